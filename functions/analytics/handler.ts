@@ -1,0 +1,53 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context, MSKEvent } from 'aws-lambda';
+import { parseMskEvent } from '../shared/msk/event';
+import { observability } from '../shared/observability/powertools';
+import { type AnalyticsContainer, createAnalyticsContainer } from './container';
+
+const { logger, metrics } = observability('surge-analytics');
+
+export interface AnalyticsHandlerOptions {
+  /** The container to use; by default one is built from the environment on first invocation. */
+  readonly container?: () => AnalyticsContainer;
+}
+
+/**
+ * The Lambda entry point of an MSK event source mapping. It checks the event, runs the batch
+ * through the processor and reports; every decision is made in processor.ts.
+ * Resolves when every record is applied or quarantined; rejects (so that the mapping retries)
+ * on a malformed event or an infrastructure failure.
+ */
+export function createAnalyticsHandler(options: AnalyticsHandlerOptions = {}) {
+  const build = options.container ?? (() => createAnalyticsContainer());
+  let container: AnalyticsContainer | undefined;
+
+  return async function analyticsHandler(event: MSKEvent, context?: Context): Promise<void> {
+    const startedAt = performance.now();
+    const records = parseMskEvent(event);
+    container ??= build();
+    const processor = await container.processor(event.bootstrapServers);
+    try {
+      const outcome = await processor(records);
+      const ms = performance.now() - startedAt;
+      metrics.addMetric('RecordsApplied', MetricUnit.Count, outcome.applied);
+      metrics.addMetric('RecordsDuplicate', MetricUnit.Count, outcome.duplicates);
+      for (const [reason, count] of Object.entries(outcome.quarantined)) {
+        metrics.addMetric(`Quarantined_${reason}`, MetricUnit.Count, count);
+      }
+      metrics.addMetric('BatchLatency', MetricUnit.Milliseconds, ms);
+      logger.info('batch processed', { requestId: context?.awsRequestId, ms: Math.round(ms), ...outcome });
+    } catch (error) {
+      logger.error('batch failed; the event source mapping will deliver it again', {
+        requestId: context?.awsRequestId,
+        records: records.length,
+        error: error as Error,
+      });
+      metrics.addMetric('BatchFailures', MetricUnit.Count, 1);
+      throw error;
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}
+
+export const handler = createAnalyticsHandler();

@@ -1,0 +1,84 @@
+import type { IHeaders } from 'kafkajs';
+import { SCHEMA_IDS, type SchemaRegistry } from '../shared/avro/schema-registry';
+import type { TopicNames } from '../shared/config';
+import type { OutboundMessage } from '../shared/kafka/publisher';
+import type { DeviceState } from '../shared/model';
+import { topicPartition } from '../shared/msk/event';
+import type { AcceptedRecord, QuarantinedRecord } from './decode';
+
+/**
+ * The messages a batch publishes. Redelivery may publish them again, so every message has a
+ * deterministic key and id from which consumers can drop repeats.
+ */
+
+/** The quarantined record's original key, value and headers, plus why it was quarantined. */
+export function deadLetterMessage(record: QuarantinedRecord, topics: TopicNames): OutboundMessage {
+  const { source } = record;
+  const headers: IHeaders = {};
+  for (const header of source.headers) {
+    for (const [name, bytes] of Object.entries(header)) headers[name] = Buffer.from(bytes);
+  }
+  headers['x-reason'] = record.reason;
+  headers['x-error'] = record.error;
+  headers['x-source-topic'] = source.topic;
+  headers['x-source-partition'] = String(source.partition);
+  headers['x-source-offset'] = String(source.offset);
+  return { topic: topics.deadLetter, key: source.key, value: source.value, headers };
+}
+
+/** Id of a device summary: the same aggregates always carry the same id. */
+export function summaryId(state: DeviceState): string {
+  return `${state.deviceId}@${state.count}`;
+}
+
+export function summaryMessage(
+  state: DeviceState,
+  topics: TopicNames,
+  registry: SchemaRegistry,
+): OutboundMessage {
+  return {
+    topic: topics.summaries,
+    key: state.deviceId,
+    value: registry.encode(SCHEMA_IDS.deviceSummary, { id: summaryId(state), ...state }),
+  };
+}
+
+export type AlertReason = 'STATUS_FAIL' | 'HIGH_TEMPERATURE';
+
+export function alertReasons(record: AcceptedRecord, temperatureThreshold: number): AlertReason[] {
+  const reasons: AlertReason[] = [];
+  if (record.reading.status === 'FAIL') reasons.push('STATUS_FAIL');
+  if (record.reading.temperature > temperatureThreshold) reasons.push('HIGH_TEMPERATURE');
+  return reasons;
+}
+
+/** Id of an alert: the position of the reading that raised it. */
+export function alertId(record: AcceptedRecord): string {
+  return `${topicPartition(record.source.topic, record.source.partition)}@${record.source.offset}`;
+}
+
+export function alertMessage(
+  record: AcceptedRecord,
+  reasons: AlertReason[],
+  temperatureThreshold: number,
+  topics: TopicNames,
+  registry: SchemaRegistry,
+): OutboundMessage {
+  const { reading, source } = record;
+  return {
+    topic: topics.alerts,
+    key: reading.deviceId,
+    value: registry.encode(SCHEMA_IDS.alert, {
+      id: alertId(record),
+      deviceId: reading.deviceId,
+      ts: reading.ts,
+      reasons,
+      status: reading.status,
+      temperature: reading.temperature,
+      temperatureThreshold,
+      sourceTopic: source.topic,
+      sourcePartition: source.partition,
+      sourceOffset: source.offset,
+    }),
+  };
+}

@@ -1,0 +1,178 @@
+import type { SchemaRegistry } from '../shared/avro/schema-registry';
+import type { AnalyticsConfig } from '../shared/config';
+import { RedisError } from '../shared/errors';
+import type { OutboundMessage, Publisher } from '../shared/kafka/publisher';
+import type { DeviceState } from '../shared/model';
+import type { SourceRecord } from '../shared/msk/event';
+import type { AnalyticsStore, DeviceOutcome, PartitionOutcome } from '../shared/redis/analytics-store';
+import {
+  type DeviceDelta,
+  deviceDelta,
+  groupByDevice,
+  groupByPartition,
+  type PartitionDelta,
+  partitionDelta,
+} from './aggregate';
+import { type AcceptedRecord, type Classified, classifyRecord, type QuarantinedRecord } from './decode';
+import { alertMessage, alertReasons, deadLetterMessage, summaryMessage } from './outputs';
+import type { QuarantineReason } from './telemetry';
+
+export interface ProcessorDependencies {
+  readonly store: AnalyticsStore;
+  readonly publisher: Publisher;
+  readonly registry: SchemaRegistry;
+  readonly config: Pick<AnalyticsConfig, 'topics' | 'alertTemperatureThreshold'>;
+  /** The clock that bounds how far in the future a reading may be. */
+  readonly now?: () => number;
+}
+
+export interface BatchOutcome {
+  readonly records: number;
+  /** Valid records whose effect was applied by this invocation. */
+  readonly applied: number;
+  /** Valid records an earlier delivery had already applied. */
+  readonly duplicates: number;
+  readonly quarantined: Readonly<Partial<Record<QuarantineReason, number>>>;
+  readonly devices: number;
+  readonly alerts: number;
+  /** Store calls made: 1 unless a redelivery overlapped what was applied. */
+  readonly storeCalls: number;
+}
+
+/** A redelivery can only move the watermarks a bounded number of times; more means a concurrent writer. */
+const MAX_STORE_CALLS = 5;
+
+export type BatchProcessor = (records: readonly SourceRecord[]) => Promise<BatchOutcome>;
+
+/**
+ * Processes one batch: classify every record, fold the valid ones into per-device deltas,
+ * apply them exactly once, then publish dead letters, alerts and device summaries.
+ * Bad records are quarantined, never thrown; store and Kafka failures are thrown so that the
+ * event source mapping delivers the batch again, which the watermarks make harmless.
+ */
+export function createBatchProcessor(deps: ProcessorDependencies): BatchProcessor {
+  const { store, publisher, registry, config } = deps;
+  const now = deps.now ?? Date.now;
+
+  return async function processBatch(records) {
+    const at = now();
+    const classified: Classified[] = new Array(records.length);
+    const accepted: AcceptedRecord[] = [];
+    const quarantined: QuarantinedRecord[] = [];
+    for (let i = 0; i < records.length; i++) {
+      const result = classifyRecord(records[i] as SourceRecord, registry, at);
+      classified[i] = result;
+      if (result.accepted) accepted.push(result);
+      else quarantined.push(result);
+    }
+
+    const byDevice = groupByDevice(accepted);
+    const byPartition = groupByPartition(classified);
+    const applied = await applyExactlyOnce(store, byDevice, byPartition);
+
+    const messages: OutboundMessage[] = [];
+    for (const record of quarantined) messages.push(deadLetterMessage(record, config.topics));
+    let alerts = 0;
+    for (const record of accepted) {
+      const reasons = alertReasons(record, config.alertTemperatureThreshold);
+      if (reasons.length === 0) continue;
+      messages.push(alertMessage(record, reasons, config.alertTemperatureThreshold, config.topics, registry));
+      alerts++;
+    }
+    for (const state of applied.states) messages.push(summaryMessage(state, config.topics, registry));
+    await publisher.publish(messages);
+
+    const byReason: Partial<Record<QuarantineReason, number>> = {};
+    for (const record of quarantined) byReason[record.reason] = (byReason[record.reason] ?? 0) + 1;
+    return {
+      records: records.length,
+      applied: applied.records,
+      duplicates: accepted.length - applied.records,
+      quarantined: byReason,
+      devices: byDevice.size,
+      alerts,
+      storeCalls: applied.storeCalls,
+    };
+  };
+}
+
+interface Applied {
+  readonly states: DeviceState[];
+  readonly records: number;
+  readonly storeCalls: number;
+}
+
+function emptyDelta(deviceId: string): DeviceDelta {
+  // Asks the store for the device's current state without changing it.
+  return {
+    deviceId,
+    segments: [],
+    count: 0,
+    temperature: { min: 0, max: 0, sum: 0 },
+    humidity: { min: 0, max: 0, sum: 0 },
+    batteryMin: 0,
+    status: { OK: 0, WARN: 0, FAIL: 0 },
+    firstTs: 0,
+    lastTs: 0,
+    last: { ts: 0, temperature: 0, humidity: 0, battery: 0, status: 'OK', location: null, firmware: '' },
+    lastOffset: 0,
+    windows: [],
+  };
+}
+
+/**
+ * Sends every delta in one store call. A delta that overlaps what an earlier delivery applied
+ * comes back PARTIAL with the watermarks; it is recomputed from the records above them and sent again.
+ */
+async function applyExactlyOnce(
+  store: AnalyticsStore,
+  byDevice: Map<string, AcceptedRecord[]>,
+  byPartition: Map<string, Classified[]>,
+): Promise<Applied> {
+  let devices: DeviceDelta[] = [];
+  for (const [deviceId, group] of byDevice) {
+    const delta = deviceDelta(deviceId, group);
+    if (delta !== undefined) devices.push(delta);
+  }
+  let partitions: PartitionDelta[] = [];
+  for (const [tp, group] of byPartition) {
+    const delta = partitionDelta(tp, group);
+    if (delta !== undefined) partitions.push(delta);
+  }
+
+  const states: DeviceState[] = [];
+  let records = 0;
+  let storeCalls = 0;
+  while (devices.length > 0 || partitions.length > 0) {
+    if (storeCalls === MAX_STORE_CALLS) {
+      throw new RedisError(
+        `watermarks still moving after ${MAX_STORE_CALLS} attempts: is another consumer applying the same partitions?`,
+      );
+    }
+    storeCalls++;
+    const result = await store.apply({ devices, partitions });
+    const retryDevices: DeviceDelta[] = [];
+    result.devices.forEach((outcome: DeviceOutcome, i) => {
+      const delta = devices[i] as DeviceDelta;
+      if (outcome.kind === 'partial') {
+        const group = byDevice.get(delta.deviceId) ?? [];
+        retryDevices.push(
+          deviceDelta(delta.deviceId, group, outcome.watermarks) ?? emptyDelta(delta.deviceId),
+        );
+        return;
+      }
+      if (outcome.kind === 'applied') records += delta.count;
+      states.push(outcome.state);
+    });
+    const retryPartitions: PartitionDelta[] = [];
+    result.partitions.forEach((outcome: PartitionOutcome, i) => {
+      if (outcome.kind !== 'partial') return;
+      const tp = (partitions[i] as PartitionDelta).topicPartition;
+      const delta = partitionDelta(tp, byPartition.get(tp) ?? [], outcome.watermark);
+      if (delta !== undefined) retryPartitions.push(delta);
+    });
+    devices = retryDevices;
+    partitions = retryPartitions;
+  }
+  return { states, records, storeCalls };
+}

@@ -1,0 +1,31 @@
+/** The reading every schema version resolves to (Telemetry v2; v1 records get firmware "unknown"). */
+export type Status = 'OK' | 'WARN' | 'FAIL';
+
+export const STATUSES: readonly Status[] = ['OK', 'WARN', 'FAIL'];
+
+export interface GeoPoint {
+  readonly lat: number;
+  readonly lon: number;
+}
+
+export interface Telemetry {
+  readonly deviceId: string;
+  readonly ts: number;
+  readonly temperature: number;
+  readonly humidity: number;
+  readonly battery: number;
+  readonly status: Status;
+  readonly location: GeoPoint | null;
+  readonly firmware: string;
+}
+
+export const TELEMETRY_RECORD_NAME = 'surge.iot.Telemetry';
+
+export const QUARANTINE_REASONS = [
+  'NULL_VALUE',
+  'BAD_MAGIC',
+  'UNKNOWN_SCHEMA',
+  'DECODE_ERROR',
+  'INVALID',
+] as const;
+export type QuarantineReason = (typeof QUARANTINE_REASONS)[number];

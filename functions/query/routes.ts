@@ -1,0 +1,61 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { DEVICE_ID_PATTERN } from '../analytics/validate';
+import type { AnalyticsReader } from '../shared/redis/analytics-store';
+
+export type Response = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
+
+export function json(statusCode: number, body: unknown): Response {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  };
+}
+
+const DEVICE = /^\/devices\/([^/]+)$/;
+const WINDOWS = /^\/devices\/([^/]+)\/windows$/;
+
+function deviceIdFrom(raw: string): string | undefined {
+  let id: string;
+  try {
+    id = decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+  return DEVICE_ID_PATTERN.test(id) ? id : undefined;
+}
+
+function epochMs(value: string | undefined, fallback: number): number | undefined {
+  if (value === undefined || value === '') return fallback;
+  if (!/^\d{1,16}$/.test(value)) return undefined;
+  return Number(value);
+}
+
+/** Routes a request of an HTTP API (payload format 2.0) to the reader. */
+export async function route(event: APIGatewayProxyEventV2, reader: AnalyticsReader): Promise<Response> {
+  const method = event.requestContext?.http?.method ?? 'GET';
+  const path = (event.rawPath ?? '/').replace(/\/+$/, '') || '/';
+  const windows = WINDOWS.exec(path);
+  const device = DEVICE.exec(path);
+  if (path !== '/stats' && windows === null && device === null)
+    return json(404, { message: `no route for ${path}` });
+  if (method !== 'GET') return json(405, { message: `${method} is not allowed; use GET` });
+
+  if (path === '/stats') return json(200, await reader.stats());
+
+  const id = deviceIdFrom(((windows ?? device) as RegExpExecArray)[1] as string);
+  if (id === undefined) return json(400, { message: 'deviceId must match ^[A-Za-z0-9._:-]{1,128}$' });
+
+  if (windows !== null) {
+    const from = epochMs(event.queryStringParameters?.from, 0);
+    const to = epochMs(event.queryStringParameters?.to, Number.MAX_SAFE_INTEGER);
+    if (from === undefined || to === undefined) {
+      return json(400, { message: 'from and to must be epoch milliseconds' });
+    }
+    if (from > to) return json(400, { message: `from (${from}) is after to (${to})` });
+    return json(200, { deviceId: id, windows: await reader.windows(id, from, to) });
+  }
+
+  const state = await reader.device(id);
+  return state === undefined ? json(404, { message: `device ${id} has no data` }) : json(200, state);
+}

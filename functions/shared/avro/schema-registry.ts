@@ -1,0 +1,127 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import avro from 'avsc';
+import manifest from '../../../schemas/manifest.json' with { type: 'json' };
+import { ConfigurationError } from '../errors';
+
+/** Byte 0 of the Confluent wire format; bytes 1-4 carry the schema id, big-endian. */
+export const CONFLUENT_MAGIC = 0x00;
+export const CONFLUENT_HEADER_BYTES = 5;
+
+export const SCHEMA_IDS = { telemetryV1: 1, telemetryV2: 2, deviceSummary: 101, alert: 201 } as const;
+
+interface ManifestEntry {
+  readonly id: number;
+  readonly name: string;
+  readonly version: number;
+  readonly file: string;
+}
+
+/** Where the .avsc files are: beside the source tree, or wherever the bundle put them (SURGE_SCHEMAS_DIR). */
+export function schemasDir(): string {
+  return process.env.SURGE_SCHEMAS_DIR ?? fileURLToPath(new URL('../../../schemas/', import.meta.url));
+}
+
+type DecodeOutcome<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly reason: 'UNKNOWN_SCHEMA' | 'DECODE_ERROR'; readonly error: string };
+
+interface Reader {
+  readonly type: avro.Type;
+  readonly resolver: avro.Resolver | undefined;
+}
+
+/**
+ * The schemas of schemas/manifest.json, parsed once. Records of any known version of a
+ * record name are read with that name's newest schema (Avro schema resolution).
+ */
+export class SchemaRegistry {
+  private readonly types = new Map<number, avro.Type>();
+  private readonly readers = new Map<number, Reader>();
+  private readonly newestByName = new Map<string, ManifestEntry>();
+
+  constructor(entries: readonly ManifestEntry[], loadSchema: (file: string) => unknown) {
+    for (const entry of entries) {
+      const type = avro.Type.forSchema(loadSchema(entry.file) as avro.Schema);
+      this.types.set(entry.id, type);
+      const newest = this.newestByName.get(entry.name);
+      if (newest === undefined || newest.version < entry.version) this.newestByName.set(entry.name, entry);
+    }
+  }
+
+  static fromDirectory(dir: string = schemasDir()): SchemaRegistry {
+    return new SchemaRegistry(manifest.schemas, (file) => {
+      try {
+        return JSON.parse(readFileSync(join(dir, file), 'utf8'));
+      } catch (cause) {
+        throw new ConfigurationError(`cannot read Avro schema ${file} from ${dir}`, { cause });
+      }
+    });
+  }
+
+  typeOf(schemaId: number): avro.Type {
+    const type = this.types.get(schemaId);
+    if (type === undefined)
+      throw new ConfigurationError(`schema id ${schemaId} is not in schemas/manifest.json`);
+    return type;
+  }
+
+  /** Avro body framed in the Confluent wire format. */
+  encode(schemaId: number, value: unknown): Buffer {
+    const body = this.typeOf(schemaId).toBuffer(value);
+    const framed = Buffer.allocUnsafe(CONFLUENT_HEADER_BYTES + body.length);
+    framed[0] = CONFLUENT_MAGIC;
+    framed.writeUInt32BE(schemaId, 1);
+    body.copy(framed, CONFLUENT_HEADER_BYTES);
+    return framed;
+  }
+
+  /**
+   * Decodes the Avro body that follows a Confluent header, resolving the writer's schema to the
+   * newest schema of the same record name. The body must be consumed exactly: trailing bytes are an error.
+   */
+  decodeFramed<T>(schemaId: number, framed: Buffer, expectedName: string): DecodeOutcome<T> {
+    const reader = this.readerFor(schemaId, expectedName);
+    if (reader === undefined) {
+      return {
+        ok: false,
+        reason: 'UNKNOWN_SCHEMA',
+        error: `schema id ${schemaId} is not a known ${expectedName}`,
+      };
+    }
+    let decoded: { value: unknown; offset: number };
+    try {
+      decoded = reader.type.decode(framed, CONFLUENT_HEADER_BYTES, reader.resolver);
+    } catch (error) {
+      return {
+        ok: false,
+        reason: 'DECODE_ERROR',
+        error: `Avro body does not decode: ${(error as Error).message}`,
+      };
+    }
+    if (decoded.offset < 0) {
+      return { ok: false, reason: 'DECODE_ERROR', error: 'Avro body is truncated' };
+    }
+    if (decoded.offset !== framed.length) {
+      return {
+        ok: false,
+        reason: 'DECODE_ERROR',
+        error: `Avro body leaves ${framed.length - decoded.offset} trailing bytes`,
+      };
+    }
+    return { ok: true, value: decoded.value as T };
+  }
+
+  private readerFor(schemaId: number, expectedName: string): Reader | undefined {
+    const cached = this.readers.get(schemaId);
+    if (cached !== undefined) return cached;
+    const writer = this.types.get(schemaId);
+    const newest = this.newestByName.get(expectedName);
+    if (writer === undefined || newest === undefined || writer.name !== expectedName) return undefined;
+    const type = this.typeOf(newest.id);
+    const reader = { type, resolver: newest.id === schemaId ? undefined : type.createResolver(writer) };
+    this.readers.set(schemaId, reader);
+    return reader;
+  }
+}

@@ -1,0 +1,163 @@
+import { ConfigurationError } from './errors';
+
+/**
+ * Runtime configuration of the functions, read from the environment once per container.
+ * Defaults live here and nowhere else: the CDK stacks and the local runtime import them.
+ */
+export const DEFAULT_TOPICS = {
+  input: 'iot-data',
+  summaries: 'processed-data',
+  alerts: 'iot-alerts',
+  deadLetter: 'iot-data-dlq',
+} as const;
+
+export type TopicNames = { readonly [K in keyof typeof DEFAULT_TOPICS]: string };
+
+export const DEFAULTS = {
+  alertTemperatureThreshold: 80,
+  windowTtlSeconds: 7 * 24 * 3600,
+  redisKeyPrefix: 'surge',
+  kafkaClientId: 'surge',
+} as const;
+
+export type KafkaAuth = 'none' | 'aws-iam';
+export type KafkaCompression = 'none' | 'gzip';
+
+export interface KafkaSettings {
+  /** Explicit brokers; when absent, MSK_CLUSTER_ARN or the event's bootstrapServers are used. */
+  readonly brokers?: readonly string[];
+  readonly clusterArn?: string;
+  readonly auth: KafkaAuth;
+  readonly idempotent: boolean;
+  readonly compression: KafkaCompression;
+  readonly clientId: string;
+  readonly region?: string;
+}
+
+export interface AnalyticsConfig {
+  readonly redisUrl: string;
+  readonly redisKeyPrefix: string;
+  readonly kafka: KafkaSettings;
+  readonly topics: TopicNames;
+  /** Readings above this temperature (°C) raise an alert. */
+  readonly alertTemperatureThreshold: number;
+  /** A minute window expires this long after its last update. */
+  readonly windowTtlSeconds: number;
+}
+
+export interface QueryConfig {
+  readonly redisUrl: string;
+  readonly redisKeyPrefix: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+function required(env: Env, name: string): string {
+  const value = optional(env, name);
+  if (value === undefined) throw new ConfigurationError(`${name} must be set`);
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const value = optional(env, name) ?? fallback;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigurationError(`${name} must be one of ${allowed.join(', ')}, got "${value}"`);
+  }
+  return value as T;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const value = optional(env, name)?.toLowerCase();
+  if (value === undefined) return fallback;
+  if (['true', '1', 'yes'].includes(value)) return true;
+  if (['false', '0', 'no'].includes(value)) return false;
+  throw new ConfigurationError(`${name} must be true or false, got "${env[name]}"`);
+}
+
+function number(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new ConfigurationError(`${name} must be a number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function redisUrl(env: Env): string {
+  const url = required(env, 'REDIS_URL');
+  if (!/^rediss?:\/\/[^/]/.test(url)) {
+    throw new ConfigurationError(`REDIS_URL must start with redis:// or rediss://, got "${url}"`);
+  }
+  return url;
+}
+
+function brokers(env: Env): string[] | undefined {
+  const raw = optional(env, 'KAFKA_BROKERS');
+  if (raw === undefined) return undefined;
+  const list = raw
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
+  for (const broker of list) {
+    if (!/^[^\s:]+:\d{1,5}$/.test(broker)) {
+      throw new ConfigurationError(`KAFKA_BROKERS must be a comma list of host:port, got "${broker}"`);
+    }
+  }
+  return list;
+}
+
+function topicName(env: Env, name: string, fallback: string): string {
+  const value = optional(env, name) ?? fallback;
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(value)) {
+    throw new ConfigurationError(`${name} is not a valid Kafka topic name: "${value}"`);
+  }
+  return value;
+}
+
+export function loadAnalyticsConfig(env: Env = process.env): AnalyticsConfig {
+  const clusterArn = optional(env, 'MSK_CLUSTER_ARN');
+  if (clusterArn !== undefined && !/^arn:aws[\w-]*:kafka:[\w-]+:\d{12}:cluster\/.+/.test(clusterArn)) {
+    throw new ConfigurationError(`MSK_CLUSTER_ARN is not an MSK cluster ARN: "${clusterArn}"`);
+  }
+  const topics: TopicNames = {
+    input: topicName(env, 'TOPIC_INPUT', DEFAULT_TOPICS.input),
+    summaries: topicName(env, 'TOPIC_SUMMARIES', DEFAULT_TOPICS.summaries),
+    alerts: topicName(env, 'TOPIC_ALERTS', DEFAULT_TOPICS.alerts),
+    deadLetter: topicName(env, 'TOPIC_DEAD_LETTER', DEFAULT_TOPICS.deadLetter),
+  };
+  return {
+    redisUrl: redisUrl(env),
+    redisKeyPrefix: optional(env, 'REDIS_KEY_PREFIX') ?? DEFAULTS.redisKeyPrefix,
+    kafka: {
+      brokers: brokers(env),
+      clusterArn,
+      auth: oneOf(env, 'KAFKA_AUTH', ['none', 'aws-iam'] as const, 'none'),
+      idempotent: bool(env, 'KAFKA_IDEMPOTENT', true),
+      compression: oneOf(env, 'KAFKA_COMPRESSION', ['none', 'gzip'] as const, 'none'),
+      clientId: optional(env, 'KAFKA_CLIENT_ID') ?? DEFAULTS.kafkaClientId,
+      region: optional(env, 'AWS_REGION'),
+    },
+    topics,
+    alertTemperatureThreshold: number(
+      env,
+      'ALERT_TEMPERATURE_THRESHOLD',
+      DEFAULTS.alertTemperatureThreshold,
+      -100,
+      200,
+    ),
+    windowTtlSeconds: number(env, 'WINDOW_TTL_SECONDS', DEFAULTS.windowTtlSeconds, 60, 366 * 24 * 3600),
+  };
+}
+
+export function loadQueryConfig(env: Env = process.env): QueryConfig {
+  return {
+    redisUrl: redisUrl(env),
+    redisKeyPrefix: optional(env, 'REDIS_KEY_PREFIX') ?? DEFAULTS.redisKeyPrefix,
+  };
+}

@@ -1,0 +1,114 @@
+import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
+import {
+  CompressionTypes,
+  type IHeaders,
+  Kafka,
+  type KafkaConfig,
+  logLevel,
+  Partitioners,
+  type Producer,
+  type TopicMessages,
+} from 'kafkajs';
+import type { KafkaSettings } from '../config';
+import { KafkaError } from '../errors';
+
+export interface OutboundMessage {
+  readonly topic: string;
+  readonly key: Buffer | string | null;
+  readonly value: Buffer | null;
+  readonly headers?: IHeaders;
+}
+
+/** The analytics processor's port to Kafka: all of a batch's messages, acknowledged or an error. */
+export interface Publisher {
+  publish(messages: readonly OutboundMessage[]): Promise<void>;
+}
+
+export function kafkaClientConfig(settings: KafkaSettings, brokers: string[]): KafkaConfig {
+  const config: KafkaConfig = {
+    clientId: settings.clientId,
+    brokers,
+    connectionTimeout: 3_000,
+    requestTimeout: 10_000,
+    // Few quick retries: a longer outage should fail the invocation so that the mapping retries the batch.
+    retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
+    logLevel: logLevel.ERROR,
+  };
+  if (settings.auth === 'aws-iam') {
+    const region = settings.region;
+    if (!region) throw new KafkaError('KAFKA_AUTH=aws-iam needs AWS_REGION to sign the token');
+    config.ssl = true;
+    config.sasl = {
+      mechanism: 'oauthbearer',
+      oauthBearerProvider: async () => ({ value: (await generateAuthToken({ region })).token }),
+    };
+  }
+  return config;
+}
+
+/**
+ * Publishes through one kafkajs producer per container. Acks from all in-sync replicas:
+ * a batch is only committed by the mapping once its outputs are durable.
+ */
+export class KafkaPublisher implements Publisher {
+  private connected: Promise<void> | undefined;
+
+  constructor(
+    private readonly producer: Producer,
+    private readonly compression: CompressionTypes,
+  ) {}
+
+  static create(settings: KafkaSettings, brokers: string[]): KafkaPublisher {
+    const producer = new Kafka(kafkaClientConfig(settings, brokers)).producer({
+      idempotent: settings.idempotent,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      ...(settings.idempotent ? { maxInFlightRequests: 5 } : {}),
+    });
+    return new KafkaPublisher(
+      producer,
+      settings.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+    );
+  }
+
+  async publish(messages: readonly OutboundMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const byTopic = new Map<string, TopicMessages>();
+    for (const { topic, key, value, headers } of messages) {
+      let entry = byTopic.get(topic);
+      if (entry === undefined) {
+        entry = { topic, messages: [] };
+        byTopic.set(topic, entry);
+      }
+      entry.messages.push({ key, value, headers });
+    }
+    try {
+      await this.connect();
+      await this.producer.sendBatch({
+        acks: -1,
+        compression: this.compression,
+        topicMessages: [...byTopic.values()],
+      });
+    } catch (cause) {
+      throw new KafkaError(`Kafka did not accept ${messages.length} messages: ${(cause as Error).message}`, {
+        cause,
+      });
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    const connected = this.connected;
+    this.connected = undefined;
+    if (connected !== undefined) await this.producer.disconnect();
+  }
+
+  private connect(): Promise<void> {
+    if (this.connected === undefined) {
+      this.connected = this.producer.connect().catch((error: unknown) => {
+        this.connected = undefined;
+        throw error;
+      });
+    }
+    return this.connected;
+  }
+}

@@ -1,0 +1,75 @@
+import type { MSKEvent } from 'aws-lambda';
+import { InvalidEventError } from '../errors';
+
+/** One Kafka record of an MSK event, with key and value decoded from base64. */
+export interface SourceRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly timestamp: number;
+  /** The key exactly as produced; null for a record without a key. */
+  readonly key: Buffer | null;
+  /** The value exactly as produced; null for a tombstone. */
+  readonly value: Buffer | null;
+  readonly headers: ReadonlyArray<Readonly<Record<string, number[]>>>;
+}
+
+const EVENT_SOURCES = new Set(['aws:kafka', 'SelfManagedKafka']);
+
+function fail(message: string): never {
+  throw new InvalidEventError(`not an MSK event: ${message}`);
+}
+
+function decodeBase64(value: unknown, where: string): Buffer | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'string') fail(`${where} must be a base64 string`);
+  return Buffer.from(value, 'base64');
+}
+
+/**
+ * Checks the shape of an event from an MSK (or self-managed Kafka) event source mapping and
+ * flattens its records in the order AWS delivered them: by topic-partition, then offset.
+ */
+export function parseMskEvent(event: unknown): SourceRecord[] {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) fail('expected an object');
+  const { eventSource, records } = event as Partial<MSKEvent>;
+  if (typeof eventSource !== 'string' || !EVENT_SOURCES.has(eventSource)) {
+    fail(`eventSource must be "aws:kafka" or "SelfManagedKafka", got ${JSON.stringify(eventSource)}`);
+  }
+  if (typeof records !== 'object' || records === null || Array.isArray(records)) {
+    fail('records must be an object keyed by topic-partition');
+  }
+  const flat: SourceRecord[] = [];
+  for (const [topicPartition, list] of Object.entries(records)) {
+    if (!Array.isArray(list)) fail(`records["${topicPartition}"] must be an array`);
+    for (let i = 0; i < list.length; i++) {
+      const record = list[i] as unknown as Record<string, unknown>;
+      const where = `records["${topicPartition}"][${i}]`;
+      if (typeof record !== 'object' || record === null) fail(`${where} must be an object`);
+      const { topic, partition, offset, timestamp, headers } = record;
+      if (typeof topic !== 'string' || topic === '') fail(`${where}.topic must be a non-empty string`);
+      if (!Number.isSafeInteger(partition) || (partition as number) < 0) {
+        fail(`${where}.partition must be a non-negative integer`);
+      }
+      if (!Number.isSafeInteger(offset) || (offset as number) < 0) {
+        fail(`${where}.offset must be a non-negative integer`);
+      }
+      if (headers !== undefined && !Array.isArray(headers)) fail(`${where}.headers must be an array`);
+      flat.push({
+        topic,
+        partition: partition as number,
+        offset: offset as number,
+        timestamp: typeof timestamp === 'number' ? timestamp : 0,
+        key: decodeBase64(record.key, `${where}.key`),
+        value: decodeBase64(record.value, `${where}.value`),
+        headers: (headers as SourceRecord['headers'] | undefined) ?? [],
+      });
+    }
+  }
+  return flat;
+}
+
+/** `topic-partition`, the key AWS groups records by and the identifier of partial batch responses. */
+export function topicPartition(topic: string, partition: number): string {
+  return `${topic}-${partition}`;
+}
