@@ -92,3 +92,35 @@ export class TelemetryGenerator {
 export function encodeReading(registry: SchemaRegistry, generated: GeneratedReading): Buffer {
   return registry.encode(generated.schemaId, generated.reading);
 }
+
+export const BAD_RECORD_KINDS = [
+  'NULL_VALUE',
+  'BAD_MAGIC',
+  'UNKNOWN_SCHEMA',
+  'DECODE_ERROR',
+  'INVALID',
+] as const;
+export type BadRecordKind = (typeof BAD_RECORD_KINDS)[number];
+
+/** A value that the processor must quarantine for `kind`, derived from a good reading. */
+export function badValue(
+  registry: SchemaRegistry,
+  generated: GeneratedReading,
+  kind: BadRecordKind,
+): Buffer | null {
+  switch (kind) {
+    case 'NULL_VALUE':
+      return null;
+    case 'BAD_MAGIC':
+      return Buffer.from(JSON.stringify(generated.reading));
+    case 'UNKNOWN_SCHEMA': {
+      const value = encodeReading(registry, generated);
+      value.writeUInt32BE(9_999, 1);
+      return value;
+    }
+    case 'DECODE_ERROR':
+      return encodeReading(registry, generated).subarray(0, 9);
+    case 'INVALID':
+      return registry.encode(SCHEMA_IDS.telemetryV2, { ...generated.reading, humidity: 250 });
+  }
+}

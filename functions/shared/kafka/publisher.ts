@@ -1,3 +1,4 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 import {
   CompressionTypes,
@@ -11,6 +12,9 @@ import {
 } from 'kafkajs';
 import type { KafkaSettings } from '../config';
 import { KafkaError } from '../errors';
+import { kafkaLogCreator } from '../observability/powertools';
+
+const kafkaLogger = new Logger({ serviceName: 'surge-kafka' });
 
 export interface OutboundMessage {
   readonly topic: string;
@@ -32,7 +36,8 @@ export function kafkaClientConfig(settings: KafkaSettings, brokers: string[]): K
     requestTimeout: 10_000,
     // Few quick retries: a longer outage should fail the invocation so that the mapping retries the batch.
     retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
-    logLevel: logLevel.ERROR,
+    logLevel: logLevel.WARN,
+    logCreator: kafkaLogCreator(kafkaLogger),
   };
   if (settings.auth === 'aws-iam') {
     const region = settings.region;

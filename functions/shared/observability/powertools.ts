@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { type logCreator, logLevel } from 'kafkajs';
 
 export const METRICS_NAMESPACE = 'Surge';
 
@@ -12,4 +13,15 @@ export function observability(serviceName: string): { logger: Logger; metrics: M
     logger: new Logger({ serviceName }),
     metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName }),
   };
+}
+
+/** Routes kafkajs's own diagnostics into a structured logger instead of the console. */
+export function kafkaLogCreator(logger: Logger): logCreator {
+  return () =>
+    ({ level, log }) => {
+      const { message, ...detail } = log;
+      if (level <= logLevel.ERROR) logger.error(`kafkajs: ${message}`, detail);
+      else if (level === logLevel.WARN) logger.warn(`kafkajs: ${message}`, detail);
+      else logger.debug(`kafkajs: ${message}`, detail);
+    };
 }

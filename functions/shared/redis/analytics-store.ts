@@ -50,7 +50,7 @@ export interface RedisStoreOptions {
  * unreachable Redis becomes an error the event source mapping retries, not a hung invocation.
  */
 export function createRedisClient(url: string, overrides: RedisOptions = {}): Redis {
-  return new Redis(url, {
+  const client = new Redis(url, {
     lazyConnect: true,
     connectTimeout: 2_000,
     commandTimeout: 5_000,
@@ -58,6 +58,10 @@ export function createRedisClient(url: string, overrides: RedisOptions = {}): Re
     retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
     ...overrides,
   });
+  // Connection errors reach the caller as rejected commands (wrapped in RedisError); without a
+  // listener ioredis would also print each reconnect attempt as an unhandled error event.
+  client.on('error', () => undefined);
+  return client;
 }
 
 function toNumber(value: string | null | undefined): number {
@@ -222,7 +226,9 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
     const state = parseDeviceState(delta.deviceId, rest);
     if (state === undefined)
       throw new RedisError(`device ${delta.deviceId} has no aggregates after its update`);
-    return { kind: code === APPLIED ? 'applied' : code === DUPLICATE ? 'duplicate' : 'applied', state };
+    if (code !== APPLIED && code !== DUPLICATE)
+      throw new RedisError(`unexpected answer ${code} from the device script`);
+    return { kind: code === APPLIED ? 'applied' : 'duplicate', state };
   }
 
   private reply(replies: [Error | null, unknown][] | null, index: number): unknown {
