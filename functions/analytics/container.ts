@@ -3,7 +3,8 @@ import { SchemaRegistry } from '../shared/avro/schema-registry';
 import { type AnalyticsConfig, loadAnalyticsConfig } from '../shared/config';
 import { resolveBrokers } from '../shared/kafka/brokers';
 import { KafkaPublisher } from '../shared/kafka/publisher';
-import { createRedisClient, RedisAnalyticsStore } from '../shared/redis/analytics-store';
+import { RedisAnalyticsStore } from '../shared/redis/analytics-store';
+import { connectRedis } from '../shared/redis/connect';
 import { type BatchProcessor, createBatchProcessor } from './processor';
 
 /** What one Lambda container (or one local runtime) keeps across invocations. */
@@ -18,25 +19,29 @@ export interface AnalyticsContainer {
 export function createAnalyticsContainer(env: NodeJS.ProcessEnv = process.env): AnalyticsContainer {
   const config = loadAnalyticsConfig(env);
   const registry = SchemaRegistry.fromDirectory();
-  const redis: Redis = createRedisClient(config.redisUrl);
-  const store = new RedisAnalyticsStore(redis, {
-    keyPrefix: config.redisKeyPrefix,
-    windowTtlSeconds: config.windowTtlSeconds,
-  });
+  let redis: Redis | undefined;
   let publisher: KafkaPublisher | undefined;
   let building: Promise<BatchProcessor> | undefined;
+
+  async function build(bootstrapServers?: string): Promise<BatchProcessor> {
+    const [client, brokers] = await Promise.all([
+      connectRedis(config),
+      resolveBrokers(config.kafka, bootstrapServers),
+    ]);
+    redis = client;
+    publisher = KafkaPublisher.create(config.kafka, brokers);
+    const store = new RedisAnalyticsStore(client, {
+      keyPrefix: config.redisKeyPrefix,
+      windowTtlSeconds: config.windowTtlSeconds,
+    });
+    return createBatchProcessor({ store, publisher, registry, config });
+  }
 
   return {
     config,
     processor(bootstrapServers) {
       if (building === undefined) {
-        building = (async () => {
-          publisher = KafkaPublisher.create(
-            config.kafka,
-            await resolveBrokers(config.kafka, bootstrapServers),
-          );
-          return createBatchProcessor({ store, publisher, registry, config });
-        })();
+        building = build(bootstrapServers);
         // A failed start-up (say, a broker lookup) is retried by the next invocation.
         building.catch(() => {
           building = undefined;
@@ -46,7 +51,7 @@ export function createAnalyticsContainer(env: NodeJS.ProcessEnv = process.env): 
     },
     async close() {
       await publisher?.disconnect();
-      redis.disconnect();
+      redis?.disconnect();
     },
   };
 }

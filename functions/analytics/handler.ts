@@ -31,10 +31,15 @@ export function createAnalyticsHandler(options: AnalyticsHandlerOptions = {}) {
       const ms = performance.now() - startedAt;
       metrics.addMetric('RecordsApplied', MetricUnit.Count, outcome.applied);
       metrics.addMetric('RecordsDuplicate', MetricUnit.Count, outcome.duplicates);
+      let quarantined = 0;
       for (const [reason, count] of Object.entries(outcome.quarantined)) {
         metrics.addMetric(`Quarantined_${reason}`, MetricUnit.Count, count);
+        quarantined += count;
       }
+      metrics.addMetric('RecordsQuarantined', MetricUnit.Count, quarantined);
       metrics.addMetric('BatchLatency', MetricUnit.Milliseconds, ms);
+      metrics.addMetric('RedisLatency', MetricUnit.Milliseconds, outcome.storeMs);
+      metrics.addMetric('KafkaLatency', MetricUnit.Milliseconds, outcome.publishMs);
       logger.info('batch processed', { requestId: context?.awsRequestId, ms: Math.round(ms), ...outcome });
     } catch (error) {
       logger.error('batch failed; the event source mapping will deliver it again', {

@@ -37,6 +37,8 @@ export interface BatchOutcome {
   readonly alerts: number;
   /** Store calls made: 1 unless a redelivery overlapped what was applied. */
   readonly storeCalls: number;
+  readonly storeMs: number;
+  readonly publishMs: number;
 }
 
 /** A redelivery can only move the watermarks a bounded number of times; more means a concurrent writer. */
@@ -68,7 +70,9 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
 
     const byDevice = groupByDevice(accepted);
     const byPartition = groupByPartition(classified);
+    const storeStart = performance.now();
     const applied = await applyExactlyOnce(store, byDevice, byPartition);
+    const storeMs = performance.now() - storeStart;
 
     const messages: OutboundMessage[] = [];
     for (const record of quarantined) messages.push(deadLetterMessage(record, config.topics));
@@ -80,7 +84,9 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
       alerts++;
     }
     for (const state of applied.states) messages.push(summaryMessage(state, config.topics, registry));
+    const publishStart = performance.now();
     await publisher.publish(messages);
+    const publishMs = performance.now() - publishStart;
 
     const byReason: Partial<Record<QuarantineReason, number>> = {};
     for (const record of quarantined) byReason[record.reason] = (byReason[record.reason] ?? 0) + 1;
@@ -92,6 +98,8 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
       devices: byDevice.size,
       alerts,
       storeCalls: applied.storeCalls,
+      storeMs,
+      publishMs,
     };
   };
 }

@@ -2,23 +2,20 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { loadQueryConfig } from '../shared/config';
 import { InfrastructureError } from '../shared/errors';
 import { observability } from '../shared/observability/powertools';
-import {
-  type AnalyticsReader,
-  createRedisClient,
-  RedisAnalyticsStore,
-} from '../shared/redis/analytics-store';
+import { type AnalyticsReader, RedisAnalyticsStore } from '../shared/redis/analytics-store';
+import { connectRedis } from '../shared/redis/connect';
 import { json, type Response, route } from './routes';
 
 const { logger } = observability('surge-query');
 
 export interface QueryHandlerOptions {
   /** The reader to use; by default one over REDIS_URL, built on first request. */
-  readonly reader?: () => AnalyticsReader;
+  readonly reader?: () => AnalyticsReader | Promise<AnalyticsReader>;
 }
 
-function readerFromEnvironment(): AnalyticsReader {
+async function readerFromEnvironment(): Promise<AnalyticsReader> {
   const config = loadQueryConfig();
-  return new RedisAnalyticsStore(createRedisClient(config.redisUrl), {
+  return new RedisAnalyticsStore(await connectRedis(config), {
     keyPrefix: config.redisKeyPrefix,
     windowTtlSeconds: 0,
   });
@@ -27,11 +24,14 @@ function readerFromEnvironment(): AnalyticsReader {
 /** The query API behind API Gateway: every answer, errors included, is JSON. */
 export function createQueryHandler(options: QueryHandlerOptions = {}) {
   const build = options.reader ?? readerFromEnvironment;
-  let reader: AnalyticsReader | undefined;
+  let reader: Promise<AnalyticsReader> | undefined;
   return async function queryHandler(event: APIGatewayProxyEventV2): Promise<Response> {
     try {
-      reader ??= build();
-      return await route(event, reader);
+      reader ??= Promise.resolve(build()).catch((error: unknown) => {
+        reader = undefined;
+        throw error;
+      });
+      return await route(event, await reader);
     } catch (error) {
       logger.error('query failed', { path: event.rawPath, error: error as Error });
       return error instanceof InfrastructureError

@@ -36,6 +36,8 @@ export interface KafkaSettings {
 
 export interface AnalyticsConfig {
   readonly redisUrl: string;
+  /** Secrets Manager secret of the Redis AUTH token, read at cold start. */
+  readonly redisAuthSecretArn?: string;
   readonly redisKeyPrefix: string;
   readonly kafka: KafkaSettings;
   readonly topics: TopicNames;
@@ -47,6 +49,7 @@ export interface AnalyticsConfig {
 
 export interface QueryConfig {
   readonly redisUrl: string;
+  readonly redisAuthSecretArn?: string;
   readonly redisKeyPrefix: string;
 }
 
@@ -97,6 +100,14 @@ function redisUrl(env: Env): string {
   return url;
 }
 
+function secretArn(env: Env): string | undefined {
+  const arn = optional(env, 'REDIS_AUTH_SECRET_ARN');
+  if (arn !== undefined && !/^arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:.+/.test(arn)) {
+    throw new ConfigurationError(`REDIS_AUTH_SECRET_ARN is not a Secrets Manager secret ARN: "${arn}"`);
+  }
+  return arn;
+}
+
 function brokers(env: Env): string[] | undefined {
   const raw = optional(env, 'KAFKA_BROKERS');
   if (raw === undefined) return undefined;
@@ -133,6 +144,7 @@ export function loadAnalyticsConfig(env: Env = process.env): AnalyticsConfig {
   };
   return {
     redisUrl: redisUrl(env),
+    redisAuthSecretArn: secretArn(env),
     redisKeyPrefix: optional(env, 'REDIS_KEY_PREFIX') ?? DEFAULTS.redisKeyPrefix,
     kafka: {
       brokers: brokers(env),
@@ -158,6 +170,7 @@ export function loadAnalyticsConfig(env: Env = process.env): AnalyticsConfig {
 export function loadQueryConfig(env: Env = process.env): QueryConfig {
   return {
     redisUrl: redisUrl(env),
+    redisAuthSecretArn: secretArn(env),
     redisKeyPrefix: optional(env, 'REDIS_KEY_PREFIX') ?? DEFAULTS.redisKeyPrefix,
   };
 }

@@ -1,0 +1,384 @@
+import { DEFAULT_TOPICS, DEFAULTS } from '../../functions/shared/config';
+
+/**
+ * Everything that differs between stages, typed and validated in one place. The CDK app and the
+ * local runtime both read it, so a batch size or a concurrency limit means the same thing on a
+ * laptop and in the cloud. Handler defaults (topics, thresholds) come from functions/shared/config.ts.
+ */
+export const STAGES = ['dev', 'prod', 'local'] as const;
+export type StageName = (typeof STAGES)[number];
+
+export interface NetworkSettings {
+  /** Availability zones of the VPC (2 or 3). Brokers are spread evenly over them. */
+  readonly maxAzs: number;
+  readonly flowLogRetentionDays: number;
+}
+
+export interface KafkaClusterSettings {
+  /** `provisioned` brokers, or MSK Serverless (dev only: no broker configuration, topics by custom resource). */
+  readonly mode: 'provisioned' | 'serverless';
+  readonly kafkaVersion: string;
+  readonly brokerInstanceType: string;
+  /** Brokers per availability zone: the broker count is always a multiple of the AZ count. */
+  readonly brokersPerAz: number;
+  readonly volumeSizeGiB: number;
+  /** Partitions of every topic; also the ceiling of pollers and concurrent invocations. */
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly minInsyncReplicas: number;
+  readonly retentionHours: number;
+  readonly numIoThreads: number;
+  readonly numNetworkThreads: number;
+}
+
+export interface CacheSettings {
+  readonly mode: 'provisioned' | 'serverless';
+  readonly nodeType: string;
+  readonly replicasPerShard: number;
+  readonly multiAz: boolean;
+}
+
+export interface EventSourceSettings {
+  /** Records per invocation, 1 to 10,000. */
+  readonly batchSize: number;
+  /** How long the mapping gathers records before it invokes, 0 to 300 whole seconds. */
+  readonly maxBatchingWindowSeconds: number;
+  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  readonly consumerGroupId: string;
+  /** Provisioned-mode pollers; absent means on-demand pollers (which need Lambda and STS endpoints). */
+  readonly provisionedPollers?: { readonly minimum: number; readonly maximum: number };
+  /** Retries of a failing batch, -1 (until the record expires) to 10,000. */
+  readonly retryAttempts: number;
+  /** Oldest record the mapping still delivers, -1 (no limit) or 60 to 604,800 s. */
+  readonly maxRecordAgeSeconds: number;
+  readonly bisectBatchOnError: boolean;
+  readonly reportBatchItemFailures: boolean;
+  /** Where a batch goes once its retries run out. */
+  readonly onFailure: 'kafka' | 'sqs' | 'none';
+}
+
+export interface AnalyticsSettings {
+  readonly memoryMb: number;
+  readonly timeoutSeconds: number;
+  /** Reserved concurrency; together with pollers and partitions it caps invocations in flight. */
+  readonly reservedConcurrency: number;
+  readonly alertTemperatureThreshold: number;
+  readonly windowTtlSeconds: number;
+  readonly kafkaCompression: 'none' | 'gzip';
+}
+
+export interface ApiSettings {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+  readonly memoryMb: number;
+}
+
+export interface StageConfig {
+  readonly stage: StageName;
+  readonly network: NetworkSettings;
+  readonly kafka: KafkaClusterSettings;
+  readonly cache: CacheSettings;
+  readonly eventSource: EventSourceSettings;
+  readonly analytics: AnalyticsSettings;
+  readonly api: ApiSettings;
+  readonly topics: {
+    readonly input: string;
+    readonly summaries: string;
+    readonly alerts: string;
+    readonly deadLetter: string;
+  };
+  readonly logRetentionDays: number;
+  /** Who is emailed when an alarm fires; absent means subscribe to the SNS topic yourself. */
+  readonly alarmEmail?: string;
+  /** `destroy` data stores on stack deletion (dev, local) or `retain` them (prod). */
+  readonly dataRemoval: 'destroy' | 'retain';
+  /** LocalStack lacks AWS::MSK::Topic, pollers, partial batch responses and failure destinations. */
+  readonly localstack: boolean;
+}
+
+const dev: StageConfig = {
+  stage: 'dev',
+  network: { maxAzs: 2, flowLogRetentionDays: 14 },
+  kafka: {
+    mode: 'provisioned',
+    kafkaVersion: '3.9.x.kraft',
+    brokerInstanceType: 'kafka.t3.small',
+    brokersPerAz: 1,
+    volumeSizeGiB: 20,
+    partitions: 6,
+    replicationFactor: 2,
+    minInsyncReplicas: 1,
+    retentionHours: 72,
+    numIoThreads: 4,
+    numNetworkThreads: 2,
+  },
+  cache: { mode: 'provisioned', nodeType: 'cache.t4g.micro', replicasPerShard: 0, multiAz: false },
+  eventSource: {
+    batchSize: 1_000,
+    maxBatchingWindowSeconds: 1,
+    startingPosition: 'TRIM_HORIZON',
+    consumerGroupId: 'surge-analytics',
+    provisionedPollers: { minimum: 1, maximum: 2 },
+    retryAttempts: 5,
+    maxRecordAgeSeconds: 3_600,
+    bisectBatchOnError: true,
+    reportBatchItemFailures: false,
+    onFailure: 'kafka',
+  },
+  analytics: {
+    memoryMb: 1_024,
+    timeoutSeconds: 60,
+    reservedConcurrency: 6,
+    alertTemperatureThreshold: DEFAULTS.alertTemperatureThreshold,
+    windowTtlSeconds: DEFAULTS.windowTtlSeconds,
+    kafkaCompression: 'none',
+  },
+  api: { rateLimit: 50, burstLimit: 100, memoryMb: 512 },
+  topics: { ...DEFAULT_TOPICS },
+  logRetentionDays: 14,
+  dataRemoval: 'destroy',
+  localstack: false,
+};
+
+const prod: StageConfig = {
+  ...dev,
+  stage: 'prod',
+  network: { maxAzs: 3, flowLogRetentionDays: 90 },
+  kafka: {
+    ...dev.kafka,
+    brokerInstanceType: 'kafka.m7g.large',
+    volumeSizeGiB: 500,
+    partitions: 24,
+    replicationFactor: 3,
+    minInsyncReplicas: 2,
+    retentionHours: 168,
+    numIoThreads: 8,
+    numNetworkThreads: 5,
+  },
+  cache: { mode: 'provisioned', nodeType: 'cache.r7g.large', replicasPerShard: 1, multiAz: true },
+  eventSource: {
+    ...dev.eventSource,
+    batchSize: 5_000,
+    maxBatchingWindowSeconds: 1,
+    startingPosition: 'LATEST',
+    provisionedPollers: { minimum: 2, maximum: 24 },
+    retryAttempts: 10,
+    maxRecordAgeSeconds: 21_600,
+  },
+  analytics: {
+    ...dev.analytics,
+    memoryMb: 1_769,
+    timeoutSeconds: 120,
+    reservedConcurrency: 24,
+    kafkaCompression: 'gzip',
+  },
+  api: { rateLimit: 500, burstLimit: 1_000, memoryMb: 1_024 },
+  logRetentionDays: 90,
+  dataRemoval: 'retain',
+};
+
+const local: StageConfig = {
+  ...dev,
+  stage: 'local',
+  network: { ...dev.network, maxAzs: 2 },
+  kafka: { ...dev.kafka, kafkaVersion: '3.7.x', replicationFactor: 1, minInsyncReplicas: 1 },
+  eventSource: {
+    ...dev.eventSource,
+    provisionedPollers: undefined,
+    reportBatchItemFailures: false,
+    onFailure: 'none',
+  },
+  localstack: true,
+};
+
+export const STAGE_DEFAULTS: Readonly<Record<StageName, StageConfig>> = { dev, prod, local };
+
+export class StageConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid stage configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'StageConfigError';
+  }
+}
+
+type Overrides = { readonly [key: string]: unknown };
+
+function merge(base: unknown, override: unknown, path: string, problems: string[]): unknown {
+  if (override === undefined) return base;
+  if (base !== null && typeof base === 'object' && !Array.isArray(base)) {
+    if (override === null || typeof override !== 'object' || Array.isArray(override)) {
+      problems.push(`${path} must be an object`);
+      return base;
+    }
+    const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+    for (const [key, value] of Object.entries(override)) {
+      const optional = ['provisionedPollers', 'alarmEmail'].includes(key);
+      if (!(key in out) && !optional) {
+        problems.push(`${path ? `${path}.` : ''}${key} is not a setting`);
+        continue;
+      }
+      out[key] =
+        out[key] === undefined ? value : merge(out[key], value, path ? `${path}.${key}` : key, problems);
+    }
+    return out;
+  }
+  return override;
+}
+
+function check(problems: string[], ok: boolean, message: string): void {
+  if (!ok) problems.push(message);
+}
+
+function integer(problems: string[], path: string, value: unknown, min: number, max: number): void {
+  check(
+    problems,
+    typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max,
+    `${path} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`,
+  );
+}
+
+function oneOf(problems: string[], path: string, value: unknown, allowed: readonly unknown[]): void {
+  check(
+    problems,
+    allowed.includes(value),
+    `${path} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`,
+  );
+}
+
+/** Every problem of a configuration, each naming its setting. */
+export function validateStageConfig(config: StageConfig): string[] {
+  const p: string[] = [];
+  const { network, kafka, cache, eventSource: es, analytics, api } = config;
+  integer(p, 'network.maxAzs', network.maxAzs, 2, 3);
+  integer(p, 'network.flowLogRetentionDays', network.flowLogRetentionDays, 1, 3_653);
+  oneOf(p, 'kafka.mode', kafka.mode, ['provisioned', 'serverless']);
+  check(
+    p,
+    /^\d+\.\d+\.(\d+|x)(\.kraft)?$/.test(kafka.kafkaVersion),
+    `kafka.kafkaVersion is not an MSK version: "${kafka.kafkaVersion}"`,
+  );
+  check(
+    p,
+    /^kafka\.[a-z0-9]+\.[a-z0-9]+$/.test(kafka.brokerInstanceType),
+    `kafka.brokerInstanceType is not an MSK instance type: "${kafka.brokerInstanceType}"`,
+  );
+  integer(p, 'kafka.brokersPerAz', kafka.brokersPerAz, 1, 10);
+  integer(p, 'kafka.volumeSizeGiB', kafka.volumeSizeGiB, 1, 16_384);
+  integer(p, 'kafka.partitions', kafka.partitions, 1, 1_000);
+  integer(p, 'kafka.replicationFactor', kafka.replicationFactor, 1, 3);
+  integer(p, 'kafka.minInsyncReplicas', kafka.minInsyncReplicas, 1, 3);
+  integer(p, 'kafka.retentionHours', kafka.retentionHours, 1, 8_760);
+  integer(p, 'kafka.numIoThreads', kafka.numIoThreads, 1, 64);
+  integer(p, 'kafka.numNetworkThreads', kafka.numNetworkThreads, 1, 64);
+  if (kafka.mode === 'provisioned' && !config.localstack) {
+    check(
+      p,
+      kafka.replicationFactor <= network.maxAzs * kafka.brokersPerAz,
+      `kafka.replicationFactor (${kafka.replicationFactor}) exceeds the broker count (${network.maxAzs * kafka.brokersPerAz})`,
+    );
+  }
+  check(
+    p,
+    kafka.minInsyncReplicas <= kafka.replicationFactor,
+    `kafka.minInsyncReplicas (${kafka.minInsyncReplicas}) must not exceed kafka.replicationFactor (${kafka.replicationFactor})`,
+  );
+  oneOf(p, 'cache.mode', cache.mode, ['provisioned', 'serverless']);
+  check(
+    p,
+    /^cache\.[a-z0-9]+\.[a-z0-9]+$/.test(cache.nodeType),
+    `cache.nodeType is not an ElastiCache node type: "${cache.nodeType}"`,
+  );
+  integer(p, 'cache.replicasPerShard', cache.replicasPerShard, 0, 5);
+  check(
+    p,
+    !cache.multiAz || cache.replicasPerShard >= 1,
+    'cache.multiAz needs cache.replicasPerShard of at least 1',
+  );
+  integer(p, 'eventSource.batchSize', es.batchSize, 1, 10_000);
+  integer(p, 'eventSource.maxBatchingWindowSeconds', es.maxBatchingWindowSeconds, 0, 300);
+  oneOf(p, 'eventSource.startingPosition', es.startingPosition, ['TRIM_HORIZON', 'LATEST']);
+  check(
+    p,
+    /^[A-Za-z0-9._-]{1,200}$/.test(es.consumerGroupId),
+    `eventSource.consumerGroupId must be 1 to 200 characters of [A-Za-z0-9._-], got "${es.consumerGroupId}"`,
+  );
+  if (es.provisionedPollers !== undefined) {
+    integer(p, 'eventSource.provisionedPollers.minimum', es.provisionedPollers.minimum, 1, 200);
+    integer(p, 'eventSource.provisionedPollers.maximum', es.provisionedPollers.maximum, 1, 2_000);
+    check(
+      p,
+      es.provisionedPollers.minimum <= es.provisionedPollers.maximum,
+      `eventSource.provisionedPollers.minimum (${es.provisionedPollers.minimum}) exceeds maximum (${es.provisionedPollers.maximum})`,
+    );
+  }
+  integer(p, 'eventSource.retryAttempts', es.retryAttempts, -1, 10_000);
+  check(
+    p,
+    es.maxRecordAgeSeconds === -1 ||
+      (Number.isInteger(es.maxRecordAgeSeconds) &&
+        es.maxRecordAgeSeconds >= 60 &&
+        es.maxRecordAgeSeconds <= 604_800),
+    `eventSource.maxRecordAgeSeconds must be -1 or from 60 to 604800, got ${JSON.stringify(es.maxRecordAgeSeconds)}`,
+  );
+  oneOf(p, 'eventSource.onFailure', es.onFailure, ['kafka', 'sqs', 'none']);
+  if (config.localstack) {
+    check(
+      p,
+      es.provisionedPollers === undefined,
+      'eventSource.provisionedPollers is not supported by LocalStack',
+    );
+    check(
+      p,
+      !es.reportBatchItemFailures,
+      'eventSource.reportBatchItemFailures is not supported by LocalStack',
+    );
+    check(p, es.onFailure === 'none', 'eventSource.onFailure is not supported by LocalStack');
+    check(p, kafka.mode === 'provisioned', 'kafka.mode serverless is not supported by LocalStack');
+    check(p, cache.mode === 'provisioned', 'cache.mode serverless is not supported by LocalStack');
+  }
+  integer(p, 'analytics.memoryMb', analytics.memoryMb, 128, 10_240);
+  integer(p, 'analytics.timeoutSeconds', analytics.timeoutSeconds, 1, 900);
+  integer(p, 'analytics.reservedConcurrency', analytics.reservedConcurrency, 1, 1_000);
+  check(
+    p,
+    typeof analytics.alertTemperatureThreshold === 'number' &&
+      analytics.alertTemperatureThreshold >= -100 &&
+      analytics.alertTemperatureThreshold <= 200,
+    `analytics.alertTemperatureThreshold must be from -100 to 200, got ${JSON.stringify(analytics.alertTemperatureThreshold)}`,
+  );
+  integer(p, 'analytics.windowTtlSeconds', analytics.windowTtlSeconds, 60, 366 * 86_400);
+  oneOf(p, 'analytics.kafkaCompression', analytics.kafkaCompression, ['none', 'gzip']);
+  integer(p, 'api.rateLimit', api.rateLimit, 1, 10_000);
+  integer(p, 'api.burstLimit', api.burstLimit, 1, 5_000);
+  integer(p, 'api.memoryMb', api.memoryMb, 128, 10_240);
+  integer(p, 'logRetentionDays', config.logRetentionDays, 1, 3_653);
+  for (const [name, topic] of Object.entries(config.topics)) {
+    check(
+      p,
+      /^[A-Za-z0-9._-]{1,249}$/.test(topic),
+      `topics.${name} is not a valid Kafka topic name: "${topic}"`,
+    );
+  }
+  if (config.alarmEmail !== undefined) {
+    check(
+      p,
+      /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(config.alarmEmail),
+      `alarmEmail is not an email address: "${config.alarmEmail}"`,
+    );
+  }
+  return p;
+}
+
+/**
+ * The configuration of a stage with optional overrides (for instance from `-c overrides='{...}'`),
+ * validated: a bad value throws a StageConfigError that names the setting.
+ */
+export function loadStageConfig(stage: string = 'dev', overrides: Overrides = {}): StageConfig {
+  if (!(STAGES as readonly string[]).includes(stage)) {
+    throw new StageConfigError([`stage must be one of ${STAGES.join(', ')}, got "${stage}"`]);
+  }
+  const problems: string[] = [];
+  const merged = merge(STAGE_DEFAULTS[stage as StageName], overrides, '', problems) as StageConfig;
+  problems.push(...validateStageConfig(merged));
+  if (problems.length > 0) throw new StageConfigError(problems);
+  return merged;
+}

@@ -1,0 +1,250 @@
+import { Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as msk from 'aws-cdk-lib/aws-msk';
+import { Construct } from 'constructs';
+
+export const KAFKA_IAM_AUTH_PORT = 9098;
+
+export interface KafkaClusterProps {
+  readonly vpc: ec2.IVpc;
+  /** Group of the brokers; the event source mapping's pollers use it too. */
+  readonly securityGroup: ec2.ISecurityGroup;
+  /**
+   * Provisioned brokers, or MSK Serverless.
+   * @default 'provisioned'
+   */
+  readonly mode?: 'provisioned' | 'serverless';
+  /**
+   * Apache Kafka version; `.kraft` versions run without ZooKeeper.
+   * @default '3.9.x.kraft'
+   */
+  readonly kafkaVersion?: string;
+  /** @default 'kafka.t3.small' */
+  readonly brokerInstanceType?: string;
+  /**
+   * Brokers in each availability zone of the VPC's isolated subnets.
+   * @default 1
+   */
+  readonly brokersPerAz?: number;
+  /** @default 20 */
+  readonly volumeSizeGiB?: number;
+  /**
+   * Broker properties of the cluster's MSK configuration.
+   * @default - no automatic topic creation, replication 3, min.insync.replicas 2, 7 days retention
+   */
+  readonly brokerProperties?: Readonly<Record<string, string | number | boolean>>;
+  /** @default 'PER_BROKER' */
+  readonly enhancedMonitoring?: 'DEFAULT' | 'PER_BROKER' | 'PER_TOPIC_PER_BROKER' | 'PER_TOPIC_PER_PARTITION';
+  /**
+   * Key of the brokers' data volumes.
+   * @default - a new customer-managed key with rotation
+   */
+  readonly encryptionKey?: kms.IKey;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly brokerLogRetention?: logs.RetentionDays;
+  /** @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+const DEFAULT_BROKER_PROPERTIES = {
+  'auto.create.topics.enable': false,
+  'default.replication.factor': 3,
+  'min.insync.replicas': 2,
+  'unclean.leader.election.enable': false,
+  'log.retention.hours': 168,
+  'compression.type': 'producer',
+} as const;
+
+/**
+ * An MSK cluster reachable only with IAM authentication over TLS, in isolated subnets.
+ * Grants are scoped to the exact cluster, topic and consumer-group ARNs.
+ */
+export class KafkaCluster extends Construct implements ec2.IConnectable {
+  readonly clusterArn: string;
+  readonly mode: 'provisioned' | 'serverless';
+  readonly connections: ec2.Connections;
+  /** The cluster name as the AWS/Kafka metrics know it. */
+  readonly clusterName: string;
+  readonly brokerCount: number;
+  /** `<name>/<uuid>`, the part of topic and group ARNs that names the cluster. */
+  private readonly clusterPath: string;
+
+  constructor(scope: Construct, id: string, props: KafkaClusterProps) {
+    super(scope, id);
+    this.mode = props.mode ?? 'provisioned';
+    const brokersPerAz = props.brokersPerAz ?? 1;
+    const volumeSizeGiB = props.volumeSizeGiB ?? 20;
+    const instanceType = props.brokerInstanceType ?? 'kafka.t3.small';
+    if (!Token.isUnresolved(brokersPerAz) && (!Number.isInteger(brokersPerAz) || brokersPerAz < 1)) {
+      throw new Error(`brokersPerAz must be a whole number of at least 1, got ${brokersPerAz}`);
+    }
+    if (!Token.isUnresolved(volumeSizeGiB) && (volumeSizeGiB < 1 || volumeSizeGiB > 16_384)) {
+      throw new Error(`volumeSizeGiB must be from 1 to 16384, got ${volumeSizeGiB}`);
+    }
+    if (!Token.isUnresolved(instanceType) && !/^kafka\.[a-z0-9]+\.[a-z0-9]+$/.test(instanceType)) {
+      throw new Error(`brokerInstanceType must look like kafka.m7g.large, got "${instanceType}"`);
+    }
+
+    const subnets = props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_ISOLATED, onePerAz: true });
+    this.clusterName = `${Stack.of(this).stackName}-${id}`
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-')
+      .slice(0, 64);
+    this.connections = new ec2.Connections({
+      securityGroups: [props.securityGroup],
+      defaultPort: ec2.Port.tcp(KAFKA_IAM_AUTH_PORT),
+    });
+
+    if (this.mode === 'serverless') {
+      const cluster = new msk.CfnServerlessCluster(this, 'Resource', {
+        clusterName: this.clusterName,
+        clientAuthentication: { sasl: { iam: { enabled: true } } },
+        vpcConfigs: [{ subnetIds: subnets.subnetIds, securityGroups: [props.securityGroup.securityGroupId] }],
+      });
+      cluster.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.RETAIN);
+      this.clusterArn = cluster.attrArn;
+      this.brokerCount = 0;
+    } else {
+      const key =
+        props.encryptionKey ??
+        new kms.Key(this, 'Key', {
+          description: `${this.clusterName} broker volumes`,
+          enableKeyRotation: true,
+          removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+        });
+      const brokerLogs = new logs.LogGroup(this, 'BrokerLogs', {
+        retention: props.brokerLogRetention ?? logs.RetentionDays.ONE_MONTH,
+        removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      });
+      const properties = { ...DEFAULT_BROKER_PROPERTIES, ...props.brokerProperties };
+      const configuration = new msk.CfnConfiguration(this, 'Configuration', {
+        name: `${this.clusterName}-config`,
+        description: 'Broker properties the Surge pipeline depends on',
+        serverProperties: Object.entries(properties)
+          .map(([name, value]) => `${name}=${value}`)
+          .join('\n'),
+      });
+      this.brokerCount = subnets.subnetIds.length * brokersPerAz;
+      const cluster = new msk.CfnCluster(this, 'Resource', {
+        clusterName: this.clusterName,
+        kafkaVersion: props.kafkaVersion ?? '3.9.x.kraft',
+        numberOfBrokerNodes: this.brokerCount,
+        brokerNodeGroupInfo: {
+          instanceType,
+          clientSubnets: subnets.subnetIds,
+          securityGroups: [props.securityGroup.securityGroupId],
+          storageInfo: { ebsStorageInfo: { volumeSize: volumeSizeGiB } },
+          connectivityInfo: { publicAccess: { type: 'DISABLED' } },
+        },
+        clientAuthentication: { sasl: { iam: { enabled: true } }, unauthenticated: { enabled: false } },
+        encryptionInfo: {
+          encryptionAtRest: { dataVolumeKmsKeyId: key.keyArn },
+          encryptionInTransit: { clientBroker: 'TLS', inCluster: true },
+        },
+        loggingInfo: { brokerLogs: { cloudWatchLogs: { enabled: true, logGroup: brokerLogs.logGroupName } } },
+        configurationInfo: {
+          arn: configuration.attrArn,
+          revision: Token.asNumber(configuration.attrLatestRevisionRevision),
+        },
+        enhancedMonitoring: props.enhancedMonitoring ?? 'PER_BROKER',
+      });
+      cluster.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.RETAIN);
+      this.clusterArn = cluster.attrArn;
+    }
+    this.clusterPath = Fn.select(1, Fn.split(':cluster/', this.clusterArn));
+  }
+
+  topicArn(topic: string): string {
+    return Stack.of(this).formatArn({
+      service: 'kafka',
+      resource: 'topic',
+      resourceName: `${this.clusterPath}/${topic}`,
+    });
+  }
+
+  groupArn(group: string): string {
+    return Stack.of(this).formatArn({
+      service: 'kafka',
+      resource: 'group',
+      resourceName: `${this.clusterPath}/${group}`,
+    });
+  }
+
+  /** What an event source mapping needs to consume `topic` as consumer group `group` (it uses the function's role). */
+  grantConsume(grantee: iam.IGrantable, topic: string, group: string): void {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['kafka-cluster:Connect', 'kafka-cluster:DescribeClusterDynamicConfiguration'],
+      resourceArns: [this.clusterArn],
+    });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'],
+      resourceArns: [this.topicArn(topic)],
+    });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup'],
+      resourceArns: [this.groupArn(group)],
+    });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['kafka:DescribeClusterV2', 'kafka:GetBootstrapBrokers'],
+      resourceArns: [this.clusterArn],
+    });
+  }
+
+  /** Writing to `topics` only. */
+  grantProduce(
+    grantee: iam.IGrantable,
+    topics: readonly string[],
+    options: { idempotent?: boolean } = {},
+  ): void {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: [
+        'kafka-cluster:Connect',
+        ...(options.idempotent ? ['kafka-cluster:WriteDataIdempotently'] : []),
+      ],
+      resourceArns: [this.clusterArn],
+    });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'],
+      resourceArns: topics.map((topic) => this.topicArn(topic)),
+    });
+  }
+
+  /** Creating and describing `topics` (the topic custom resource). */
+  grantManageTopics(grantee: iam.IGrantable, topics: readonly string[]): void {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['kafka-cluster:Connect'],
+      resourceArns: [this.clusterArn],
+    });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['kafka-cluster:CreateTopic', 'kafka-cluster:DescribeTopic', 'kafka-cluster:AlterTopic'],
+      resourceArns: topics.map((topic) => this.topicArn(topic)),
+    });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['kafka:GetBootstrapBrokers'],
+      resourceArns: [this.clusterArn],
+    });
+  }
+
+  /** Disk used by one broker's data logs, in percent. */
+  metricDiskUsed(brokerId: number): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/Kafka',
+      metricName: 'KafkaDataLogsDiskUsed',
+      dimensionsMap: { 'Cluster Name': this.clusterName, 'Broker ID': String(brokerId) },
+      statistic: 'Maximum',
+    });
+  }
+}

@@ -1,0 +1,96 @@
+import { CustomResource, Duration, Validations } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as msk from 'aws-cdk-lib/aws-msk';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import type { KafkaCluster } from './kafka-cluster';
+import { SurgeFunction } from './surge-function';
+
+export interface TopicDefinition {
+  readonly name: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+}
+
+export interface KafkaTopicsProps {
+  readonly cluster: KafkaCluster;
+  readonly topics: readonly TopicDefinition[];
+  /**
+   * `cloudformation` uses AWS::MSK::Topic (provisioned clusters); `custom-resource` creates the
+   * topics from a function in the VPC (MSK Serverless, LocalStack).
+   * @default - `cloudformation` for a provisioned cluster, else `custom-resource`
+   */
+  readonly provider?: 'cloudformation' | 'custom-resource';
+  /** Needed by the custom resource: where its function runs. */
+  readonly vpc?: ec2.IVpc;
+  readonly securityGroup?: ec2.ISecurityGroup;
+  /** Client authentication of the custom resource. @default 'aws-iam' */
+  readonly auth?: 'aws-iam' | 'none';
+}
+
+/** The pipeline's topics as code; automatic topic creation stays off on the brokers. */
+export class KafkaTopics extends Construct {
+  constructor(scope: Construct, id: string, props: KafkaTopicsProps) {
+    super(scope, id);
+    for (const topic of props.topics) {
+      if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic.name)) throw new Error(`invalid topic name "${topic.name}"`);
+      if (!Number.isInteger(topic.partitions) || topic.partitions < 1) {
+        throw new Error(
+          `topic ${topic.name}: partitions must be a whole number of at least 1, got ${topic.partitions}`,
+        );
+      }
+    }
+    const provider =
+      props.provider ?? (props.cluster.mode === 'provisioned' ? 'cloudformation' : 'custom-resource');
+    if (provider === 'cloudformation') {
+      for (const topic of props.topics) {
+        new msk.CfnTopic(this, topic.name, {
+          clusterArn: props.cluster.clusterArn,
+          topicName: topic.name,
+          partitionCount: topic.partitions,
+          replicationFactor: topic.replicationFactor,
+        });
+      }
+      return;
+    }
+    if (props.vpc === undefined || props.securityGroup === undefined) {
+      throw new Error('the custom-resource topic provider needs vpc and securityGroup');
+    }
+    const onEvent = new SurgeFunction(this, 'OnEvent', {
+      entry: 'functions/topics/handler.ts',
+      description: 'Creates the Surge topics where AWS::MSK::Topic is not available',
+      vpc: props.vpc,
+      securityGroup: props.securityGroup,
+      memorySize: 512,
+      timeout: Duration.minutes(2),
+    });
+    props.cluster.grantManageTopics(
+      onEvent,
+      props.topics.map((t) => t.name),
+    );
+    props.cluster.connections.allowDefaultPortFrom(onEvent, 'Topic custom resource to brokers');
+    const topicsProvider = new cr.Provider(this, 'Provider', { onEventHandler: onEvent.function });
+    Validations.of(topicsProvider).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason:
+        'The custom-resource framework function of aws-cdk-lib only writes its own logs with this policy',
+    });
+    Validations.of(topicsProvider).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::<TopicsOnEventFunctionA4973DA8.Arn>:*]',
+      reason: 'The framework invokes any version of the one topic function it fronts',
+    });
+    Validations.of(topicsProvider).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason: 'The custom-resource framework function and its runtime are chosen by aws-cdk-lib',
+    });
+    new CustomResource(this, 'Resource', {
+      serviceToken: topicsProvider.serviceToken,
+      resourceType: 'Custom::SurgeKafkaTopics',
+      properties: {
+        ClusterArn: props.cluster.clusterArn,
+        Auth: props.auth ?? 'aws-iam',
+        Topics: props.topics,
+      },
+    });
+  }
+}

@@ -1,0 +1,144 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Where the bundled .avsc files are: the schema registry reads them from SURGE_SCHEMAS_DIR. */
+const BUNDLED_SCHEMAS_DIR = '/var/task/schemas';
+
+export interface SurgeFunctionProps {
+  /** Handler source, relative to the project root, e.g. `functions/analytics/handler.ts`. */
+  readonly entry: string;
+  readonly vpc: ec2.IVpc;
+  readonly securityGroup: ec2.ISecurityGroup;
+  readonly description: string;
+  /** @default 1024 */
+  readonly memorySize?: number;
+  /** @default Duration.seconds(30) */
+  readonly timeout?: Duration;
+  /** @default - unreserved */
+  readonly reservedConcurrentExecutions?: number;
+  /** @default {} */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** @default logs.RetentionDays.TWO_WEEKS */
+  readonly logRetention?: logs.RetentionDays;
+  /** Whether the Avro schemas are bundled beside the handler. @default false */
+  readonly bundleSchemas?: boolean;
+}
+
+/**
+ * A Surge Lambda function: Node.js 22 on arm64, bundled locally by esbuild (never Docker) as a
+ * minified ES module with source maps, in the VPC's isolated subnets, with a role that may write
+ * only its own log group and manage its network interfaces.
+ */
+export class SurgeFunction extends Construct implements ec2.IConnectable, iam.IGrantable {
+  readonly function: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+  readonly grantPrincipal: iam.IPrincipal;
+  readonly connections: ec2.Connections;
+
+  constructor(scope: Construct, id: string, props: SurgeFunctionProps) {
+    super(scope, id);
+    const memorySize = props.memorySize ?? 1_024;
+    if (!Token.isUnresolved(memorySize) && (memorySize < 128 || memorySize > 10_240)) {
+      throw new Error(`memorySize must be from 128 to 10240 MB, got ${memorySize}`);
+    }
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.TWO_WEEKS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: props.description,
+    });
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        // Network interfaces of VPC functions and of MSK pollers; EC2 does not scope these by resource.
+        actions: [
+          'ec2:CreateNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DeleteNetworkInterface',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:UnassignPrivateIpAddresses',
+          'ec2:DescribeSubnets',
+          'ec2:DescribeSecurityGroups',
+          'ec2:DescribeVpcs',
+        ],
+        resources: ['*'],
+      }),
+    );
+    this.grantPrincipal = this.role;
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: join(PROJECT_ROOT, props.entry),
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      handler: 'handler',
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize,
+      timeout: props.timeout ?? Duration.seconds(30),
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      vpc: props.vpc,
+      vpcSubnets: { subnets: props.vpc.isolatedSubnets },
+      securityGroups: [props.securityGroup],
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        ...(props.bundleSchemas ? { SURGE_SCHEMAS_DIR: BUNDLED_SCHEMAS_DIR } : {}),
+        ...props.environment,
+      },
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: 'node22',
+        platform: 'node',
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        mainFields: ['module', 'main'],
+        // CommonJS dependencies (kafkajs, ioredis, avsc) call require() inside the ES module.
+        banner:
+          "import { createRequire as __surgeRequire } from 'node:module'; const require = __surgeRequire(import.meta.url);",
+        // Provided by the Node.js 22 runtime.
+        externalModules: ['@aws-sdk/*'],
+        forceDockerBundling: false,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) =>
+            props.bundleSchemas
+              ? [`mkdir -p "${outputDir}/schemas"`, `cp "${inputDir}"/schemas/*.avsc "${outputDir}/schemas/"`]
+              : [],
+        },
+      },
+    });
+    this.connections = this.function.connections;
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only the EC2 network-interface actions of VPC functions and MSK pollers use *: EC2 does not support resource-level permissions for them',
+    });
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Pinned to Node.js 22 (LTS): the bundle is built for node22 and the product is tested on that runtime',
+    });
+  }
+}

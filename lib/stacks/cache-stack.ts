@@ -1,0 +1,36 @@
+import { RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type { Construct } from 'constructs';
+import type { StageConfig } from '../config/stage-config';
+import { RedisCache } from '../constructs/redis-cache';
+
+export interface CacheStackProps extends StackProps {
+  readonly config: StageConfig;
+  readonly vpc: ec2.IVpc;
+  readonly cacheSecurityGroup: ec2.ISecurityGroup;
+}
+
+/** ElastiCache holding the aggregates. */
+export class CacheStack extends Stack {
+  readonly cache: RedisCache;
+
+  constructor(scope: Construct, id: string, props: CacheStackProps) {
+    super(scope, id, props);
+    const { cache } = props.config;
+    this.cache = new RedisCache(this, 'Cache', {
+      vpc: props.vpc,
+      securityGroup: props.cacheSecurityGroup,
+      nodeType: cache.nodeType,
+      replicas: cache.replicasPerShard,
+      multiAz: cache.multiAz,
+      snapshotRetentionDays: props.config.stage === 'prod' ? 7 : 1,
+      removalPolicy: props.config.dataRemoval === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    if (!cache.multiAz) {
+      Validations.of(this.cache).acknowledge({
+        id: 'AwsSolutions-AEC4',
+        reason: `Single-node cache in the ${props.config.stage} stage to keep cost low; prod runs a replica in another AZ with automatic failover`,
+      });
+    }
+  }
+}

@@ -1,0 +1,136 @@
+import { Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import type { StageConfig } from '../config/stage-config';
+import type { KafkaCluster } from '../constructs/kafka-cluster';
+import { PipelineMonitoring } from '../constructs/pipeline-monitoring';
+import type { RedisCache } from '../constructs/redis-cache';
+import { SurgeFunction } from '../constructs/surge-function';
+
+export interface ProcessingStackProps extends StackProps {
+  readonly config: StageConfig;
+  readonly vpc: ec2.IVpc;
+  readonly functionSecurityGroup: ec2.ISecurityGroup;
+  readonly cluster: KafkaCluster;
+  readonly cache: RedisCache;
+}
+
+/**
+ * The analytics function and its MSK event source mapping, where every backpressure and failure
+ * knob of the stage configuration lands; alarms and the dashboard.
+ */
+export class ProcessingStack extends Stack {
+  readonly analytics: SurgeFunction;
+  readonly eventSource: sources.ManagedKafkaEventSource;
+  readonly monitoring: PipelineMonitoring;
+
+  constructor(scope: Construct, id: string, props: ProcessingStackProps) {
+    super(scope, id, props);
+    const { config, cluster, cache } = props;
+    const { analytics: settings, eventSource: es, topics } = config;
+    const timeout = Duration.seconds(settings.timeoutSeconds);
+
+    this.analytics = new SurgeFunction(this, 'Analytics', {
+      entry: 'functions/analytics/handler.ts',
+      description: 'Surge analytics: MSK batches to exactly-once aggregates',
+      vpc: props.vpc,
+      securityGroup: props.functionSecurityGroup,
+      memorySize: settings.memoryMb,
+      timeout,
+      reservedConcurrentExecutions: settings.reservedConcurrency,
+      bundleSchemas: true,
+      logRetention: config.logRetentionDays,
+      environment: {
+        REDIS_URL: cache.redisUrl,
+        REDIS_AUTH_SECRET_ARN: cache.authSecret.secretArn,
+        // Brokers come from the event's bootstrapServers: no control-plane call, no extra endpoint.
+        KAFKA_AUTH: config.localstack ? 'none' : 'aws-iam',
+        KAFKA_IDEMPOTENT: String(!config.localstack),
+        KAFKA_COMPRESSION: settings.kafkaCompression,
+        TOPIC_INPUT: topics.input,
+        TOPIC_SUMMARIES: topics.summaries,
+        TOPIC_ALERTS: topics.alerts,
+        TOPIC_DEAD_LETTER: topics.deadLetter,
+        ALERT_TEMPERATURE_THRESHOLD: String(settings.alertTemperatureThreshold),
+        WINDOW_TTL_SECONDS: String(settings.windowTtlSeconds),
+        POWERTOOLS_LOG_LEVEL: config.stage === 'prod' ? 'WARN' : 'INFO',
+      },
+    });
+    cache.grantConnect(this.analytics);
+    cache.connections.allowDefaultPortFrom(this.analytics, 'Analytics function to Redis');
+    cluster.connections.allowDefaultPortFrom(this.analytics, 'Analytics function to brokers (IAM auth, TLS)');
+    cluster.grantConsume(this.analytics, topics.input, es.consumerGroupId);
+    cluster.grantProduce(this.analytics, [topics.summaries, topics.alerts, topics.deadLetter], {
+      idempotent: !config.localstack,
+    });
+
+    let failureQueue: sqs.Queue | undefined;
+    let onFailure: lambda.IEventSourceDlq | undefined;
+    if (es.onFailure === 'kafka') {
+      onFailure = new sources.KafkaDlq(topics.deadLetter);
+    } else if (es.onFailure === 'sqs') {
+      const key = new kms.Key(this, 'FailedBatchesKey', {
+        enableKeyRotation: true,
+        description: 'Surge failed batches',
+      });
+      failureQueue = new sqs.Queue(this, 'FailedBatches', {
+        encryption: sqs.QueueEncryption.KMS,
+        encryptionMasterKey: key,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+      });
+      onFailure = new sources.SqsDlq(failureQueue);
+    }
+
+    // LocalStack's mapping has no provisioned mode, so the provisioned-mode knobs stay unset there.
+    const provisioned = es.provisionedPollers !== undefined;
+    this.eventSource = new sources.ManagedKafkaEventSource({
+      clusterArn: cluster.clusterArn,
+      topic: topics.input,
+      consumerGroupId: es.consumerGroupId,
+      startingPosition: lambda.StartingPosition[es.startingPosition],
+      batchSize: es.batchSize,
+      maxBatchingWindow: Duration.seconds(es.maxBatchingWindowSeconds),
+      ...(provisioned
+        ? {
+            provisionedPollerConfig: {
+              minimumPollers: es.provisionedPollers?.minimum ?? 1,
+              maximumPollers: es.provisionedPollers?.maximum ?? 1,
+            },
+            retryAttempts: es.retryAttempts === -1 ? undefined : es.retryAttempts,
+            maxRecordAge:
+              es.maxRecordAgeSeconds === -1 ? undefined : Duration.seconds(es.maxRecordAgeSeconds),
+            bisectBatchOnError: es.bisectBatchOnError,
+            reportBatchItemFailures: es.reportBatchItemFailures,
+            onFailure,
+            metricsConfig: {
+              metrics: [
+                lambda.MetricType.EVENT_COUNT,
+                lambda.MetricType.ERROR_COUNT,
+                lambda.MetricType.KAFKA_METRICS,
+              ],
+            },
+          }
+        : {}),
+    });
+    this.analytics.function.addEventSource(this.eventSource);
+    Validations.of(this.analytics.role).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaMSKExecutionRole]',
+      reason:
+        'ManagedKafkaEventSource attaches AWSLambdaMSKExecutionRole, the policy AWS maintains for MSK pollers; the kafka-cluster data-plane actions are granted separately on exact ARNs',
+    });
+
+    this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
+      analytics: this.analytics,
+      timeout,
+      cluster,
+      cache,
+      failureQueue,
+      alarmEmail: config.alarmEmail,
+    });
+  }
+}

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_TOPICS } from '../../../functions/shared/config';
+import { loadStageConfig, STAGES, StageConfigError } from '../../../lib/config/stage-config';
+
+describe('stage configuration', () => {
+  it.each(STAGES)('accepts the %s defaults', (stage) => {
+    expect(loadStageConfig(stage).stage).toBe(stage);
+  });
+
+  it('takes the topic names from the functions configuration', () => {
+    expect(loadStageConfig('prod').topics).toEqual(DEFAULT_TOPICS);
+  });
+
+  it('spreads prod over three availability zones with durable replication', () => {
+    const prod = loadStageConfig('prod');
+    expect(prod.network.maxAzs).toBe(3);
+    expect(prod.kafka).toMatchObject({ replicationFactor: 3, minInsyncReplicas: 2 });
+    expect(prod.cache.multiAz).toBe(true);
+  });
+
+  it('applies overrides on top of a stage', () => {
+    const config = loadStageConfig('dev', {
+      eventSource: { batchSize: 250, provisionedPollers: { minimum: 2, maximum: 4 } },
+    });
+    expect(config.eventSource).toMatchObject({
+      batchSize: 250,
+      provisionedPollers: { minimum: 2, maximum: 4 },
+    });
+    expect(config.eventSource.consumerGroupId).toBe('surge-analytics');
+  });
+
+  it.each([
+    ['an unknown stage', 'staging', {}, /stage must be one of dev, prod, local, got "staging"/],
+    [
+      'a batch size above 10,000',
+      'dev',
+      { eventSource: { batchSize: 20_000 } },
+      /eventSource\.batchSize must be a whole number from 1 to 10000, got 20000/,
+    ],
+    [
+      'a fractional batching window',
+      'dev',
+      { eventSource: { maxBatchingWindowSeconds: 0.5 } },
+      /eventSource\.maxBatchingWindowSeconds must be a whole number from 0 to 300/,
+    ],
+    [
+      'pollers whose minimum exceeds the maximum',
+      'dev',
+      { eventSource: { provisionedPollers: { minimum: 5, maximum: 2 } } },
+      /provisionedPollers\.minimum \(5\) exceeds maximum \(2\)/,
+    ],
+    [
+      'a record age under a minute',
+      'dev',
+      { eventSource: { maxRecordAgeSeconds: 10 } },
+      /eventSource\.maxRecordAgeSeconds must be -1 or from 60 to 604800, got 10/,
+    ],
+    [
+      'more replicas than brokers',
+      'dev',
+      { kafka: { replicationFactor: 3 } },
+      /kafka\.replicationFactor \(3\) exceeds the broker count \(2\)/,
+    ],
+    [
+      'min.insync above replication',
+      'prod',
+      { kafka: { minInsyncReplicas: 3, replicationFactor: 2 } },
+      /kafka\.minInsyncReplicas \(3\) must not exceed kafka\.replicationFactor \(2\)/,
+    ],
+    [
+      'a misspelt setting',
+      'dev',
+      { eventSource: { batchsize: 10 } },
+      /eventSource\.batchsize is not a setting/,
+    ],
+    [
+      'a bad instance type',
+      'dev',
+      { kafka: { brokerInstanceType: 'm5.large' } },
+      /kafka\.brokerInstanceType is not an MSK instance type: "m5\.large"/,
+    ],
+    [
+      'multi-AZ without a replica',
+      'dev',
+      { cache: { multiAz: true } },
+      /cache\.multiAz needs cache\.replicasPerShard of at least 1/,
+    ],
+    [
+      'pollers on LocalStack',
+      'local',
+      { eventSource: { provisionedPollers: { minimum: 1, maximum: 1 } } },
+      /provisionedPollers is not supported by LocalStack/,
+    ],
+    [
+      'a failure destination on LocalStack',
+      'local',
+      { eventSource: { onFailure: 'kafka' } },
+      /onFailure is not supported by LocalStack/,
+    ],
+    [
+      'an invalid topic name',
+      'dev',
+      { topics: { alerts: 'alerts!' } },
+      /topics\.alerts is not a valid Kafka topic name/,
+    ],
+  ])('rejects %s, naming the setting', (_case, stage, overrides, message) => {
+    expect(() => loadStageConfig(stage, overrides)).toThrow(StageConfigError);
+    expect(() => loadStageConfig(stage, overrides)).toThrow(message);
+  });
+
+  it('lists every problem at once', () => {
+    try {
+      loadStageConfig('dev', { eventSource: { batchSize: 0 }, api: { rateLimit: -1 } });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as StageConfigError).problems).toHaveLength(2);
+    }
+  });
+});
