@@ -12,6 +12,7 @@ const config = loadStageConfig(
   app.node.tryGetContext('stage') ?? 'dev',
   typeof overrides === 'string' ? JSON.parse(overrides) : (overrides ?? {}),
 );
+// Environment-agnostic unless the CLI knows the target; nothing is looked up either way.
 const env =
   process.env.CDK_DEFAULT_ACCOUNT && process.env.CDK_DEFAULT_REGION
     ? { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION }

@@ -5,22 +5,30 @@
  * - ConfigurationError: a setting is wrong; raised at cold start, naming the setting.
  * Bad records are not errors: they are quarantined (see functions/analytics/decode.ts).
  */
+// Names are spelled out: a minified bundle renames classes, and logs must still say what failed.
 export class SurgeError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-  }
+  override name = 'SurgeError';
 }
 
-export class ConfigurationError extends SurgeError {}
+export class ConfigurationError extends SurgeError {
+  override name = 'ConfigurationError';
+}
 
-export class InvalidEventError extends SurgeError {}
+export class InvalidEventError extends SurgeError {
+  override name = 'InvalidEventError';
+}
 
-export class InfrastructureError extends SurgeError {}
+export class InfrastructureError extends SurgeError {
+  override name = 'InfrastructureError';
+}
 
-export class RedisError extends InfrastructureError {}
+export class RedisError extends InfrastructureError {
+  override name = 'RedisError';
+}
 
-export class KafkaError extends InfrastructureError {}
+export class KafkaError extends InfrastructureError {
+  override name = 'KafkaError';
+}
 
 /** The message of anything thrown, for logs and dead-letter headers. */
 export function describeError(error: unknown): string {

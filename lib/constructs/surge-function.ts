@@ -116,8 +116,10 @@ export class SurgeFunction extends Construct implements ec2.IConnectable, iam.IG
         // CommonJS dependencies (kafkajs, ioredis, avsc) call require() inside the ES module.
         banner:
           "import { createRequire as __surgeRequire } from 'node:module'; const require = __surgeRequire(import.meta.url);",
-        // Provided by the Node.js 22 runtime.
-        externalModules: ['@aws-sdk/*'],
+        // SDK clients (Kafka, Secrets Manager, STS) come with the Node.js 22 runtime; everything else the
+        // handler imports eagerly (the MSK IAM signer and its credential chain included) is bundled,
+        // so the function does not depend on which SDK internals a runtime version happens to ship.
+        externalModules: ['@aws-sdk/client-*'],
         forceDockerBundling: false,
         commandHooks: {
           beforeBundling: () => [],

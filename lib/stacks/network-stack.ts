@@ -1,4 +1,4 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -10,6 +10,14 @@ export interface NetworkStackProps extends StackProps {
 
 /** Port of MSK brokers for IAM-authenticated clients over TLS. */
 export const KAFKA_IAM_PORT = 9098;
+
+/**
+ * The first `count` zones of the region, resolved by CloudFormation at deploy time: no context
+ * lookup at synthesis (no credentials, no cdk.context.json) and no zone names baked in.
+ */
+export function availabilityZones(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => Fn.select(i, Fn.getAzs()));
+}
 
 /**
  * An isolated VPC: no internet or NAT gateway. The brokers, the cache and the functions live in
@@ -29,7 +37,8 @@ export class NetworkStack extends Stack {
     const { config } = props;
 
     const vpc = new ec2.Vpc(this, 'Vpc', {
-      maxAzs: config.network.maxAzs,
+      // Named, not looked up: synthesis needs no credentials and no cdk.context.json.
+      availabilityZones: availabilityZones(config.network.maxAzs),
       natGateways: 0,
       subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 22 }],
       restrictDefaultSecurityGroup: true,

@@ -23,7 +23,7 @@ export function synthStage(
     outdir: options.outdir,
     context: {
       '@aws-cdk/core:defaultCrossStackReferences': 'strong',
-      ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
+      ...(options.bundle ? { 'aws:cdk:enable-asset-metadata': true } : { 'aws:cdk:bundling-stacks': [] }),
     },
   });
   const config = loadStageConfig(stage, overrides);

@@ -1,0 +1,190 @@
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { afterAll, describe, expect, it } from 'vitest';
+import { STAGES } from '../../lib/config/stage-config';
+import { PROJECT_ROOT } from '../../lib/constructs/surge-function';
+import { synthStage } from '../support/synth';
+
+const stages = STAGES.map((stage) => synthStage(stage));
+const variants = [
+  ...stages,
+  synthStage('dev', { kafka: { mode: 'serverless' }, eventSource: { onFailure: 'sqs' } }),
+];
+const allStacks = variants.flatMap((s) => Object.values(s.stacks) as Stack[]);
+const scratch: string[] = [];
+
+afterAll(() => {
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'surge-synth-'));
+  scratch.push(dir);
+  return dir;
+}
+
+describe('cdk-nag AwsSolutions', () => {
+  it.each(allStacks.map((stack) => [stack.stackName, stack] as const))(
+    '%s has no unacknowledged finding',
+    (_name, stack) => {
+      const report = new AwsSolutionsChecks().validateScope(stack);
+      const findings = report.violations.flatMap((v) =>
+        v.violatingResources.map((r) => `${v.ruleName} ${r.resourceLogicalId}: ${v.description}`),
+      );
+      expect(findings).toEqual([]);
+    },
+  );
+});
+
+describe('security invariants of every stack', () => {
+  const templates = allStacks.map((stack) => Template.fromStack(stack).toJSON());
+  const resources = templates.flatMap(
+    (t) => Object.values(t.Resources ?? {}) as { Type: string; Properties?: any }[],
+  );
+
+  it('opens no ingress to the internet', () => {
+    const open = (rule: { CidrIp?: string; CidrIpv6?: string }) =>
+      rule.CidrIp === '0.0.0.0/0' || rule.CidrIpv6 === '::/0';
+    for (const r of resources) {
+      if (r.Type === 'AWS::EC2::SecurityGroup')
+        expect((r.Properties?.SecurityGroupIngress ?? []).filter(open)).toEqual([]);
+      if (r.Type === 'AWS::EC2::SecurityGroupIngress') expect(open(r.Properties)).toBe(false);
+    }
+  });
+
+  it('grants no wildcard actions, and wildcard resources only for EC2 network interfaces', () => {
+    for (const r of resources.filter((x) => x.Type === 'AWS::IAM::Policy')) {
+      for (const statement of r.Properties.PolicyDocument.Statement) {
+        const acts: string[] = [statement.Action].flat();
+        for (const action of acts) expect(action).not.toMatch(/^\*$|:\*$/);
+        if (statement.Resource === '*') for (const action of acts) expect(action).toMatch(/^ec2:/);
+      }
+    }
+  });
+
+  it('encrypts with rotating customer keys, and keeps logs for a bounded time', () => {
+    for (const r of resources) {
+      if (r.Type === 'AWS::KMS::Key') expect(r.Properties.EnableKeyRotation).toBe(true);
+      if (r.Type === 'AWS::Logs::LogGroup') expect(r.Properties?.RetentionInDays).toBeGreaterThan(0);
+    }
+  });
+
+  it('leaves aws-cdk-lib with no warning or error of its own', () => {
+    for (const stack of allStacks) {
+      const annotations = Annotations.fromStack(stack);
+      expect(annotations.findWarning('*', Match.anyValue())).toEqual([]);
+      expect(annotations.findError('*', Match.anyValue())).toEqual([]);
+    }
+  });
+});
+
+const cfnLint = spawnSync('cfn-lint', ['--version']).status === 0;
+if (!cfnLint) console.warn('cfn-lint is not installed: the cfn-lint check is skipped (pip install cfn-lint)');
+
+describe('cfn-lint', () => {
+  // W3005: CDK adds an explicit DependsOn from each function to its role's policy; harmless.
+  it.skipIf(!cfnLint).each(STAGES)('finds no problem in the %s templates', (stage) => {
+    const outdir = tempDir();
+    synthStage(stage, {}, { outdir }).app.synth();
+    const templates = readdirSync(outdir).filter((f) => f.endsWith('.template.json'));
+    expect(templates).toHaveLength(5);
+    const result = spawnSync(
+      'cfn-lint',
+      ['--ignore-checks', 'W3005', '--', ...templates.map((f) => join(outdir, f))],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(result.stdout + result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+});
+
+describe('the CDK CLI', () => {
+  it.each(STAGES)(
+    'synthesizes the %s stage offline, without credentials',
+    (stage) => {
+      const outdir = tempDir();
+      const env = {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: '',
+        AWS_SECRET_ACCESS_KEY: '',
+        AWS_PROFILE: '',
+        CDK_DEFAULT_ACCOUNT: '',
+      };
+      const result = spawnSync('npx', ['cdk', 'synth', '-c', `stage=${stage}`, '-q', '-o', outdir], {
+        cwd: PROJECT_ROOT,
+        encoding: 'utf8',
+        env,
+        timeout: 120_000,
+      });
+      expect(result.status, result.stderr).toBe(0);
+      expect(readdirSync(outdir).filter((f) => f.endsWith('.template.json'))).toHaveLength(5);
+    },
+    120_000,
+  );
+});
+
+describe('the analytics bundle', () => {
+  const outdir = tempDir();
+  const stage = synthStage('dev', {}, { bundle: true, outdir });
+  stage.app.synth();
+  const template = Template.fromStack(stage.stacks.processing).toJSON();
+  const fn = Object.values(template.Resources).find(
+    (r: any) => r.Type === 'AWS::Lambda::Function' && r.Properties.Handler === 'index.handler',
+  ) as { Metadata: Record<string, string> };
+  const assetDir = join(outdir, fn.Metadata['aws:asset:path'] as string);
+
+  it('is a minified ES module of at most 1 MB with source maps and the Avro schemas beside it', () => {
+    expect(statSync(join(assetDir, 'index.mjs')).size).toBeLessThanOrEqual(1_000_000);
+    expect(existsSync(join(assetDir, 'index.mjs.map'))).toBe(true);
+    for (const file of [
+      'telemetry-v1.avsc',
+      'telemetry-v2.avsc',
+      'device-summary-v1.avsc',
+      'alert-v1.avsc',
+    ]) {
+      expect(existsSync(join(assetDir, 'schemas', file))).toBe(true);
+    }
+    expect(readFileSync(join(assetDir, 'index.mjs'), 'utf8')).not.toMatch(/@aws-sdk\/client-kafka\/dist/);
+  });
+
+  it('loads in plain Node.js and answers a malformed event with a clear error', () => {
+    // As in Lambda, the runtime provides the SDK clients and nothing else.
+    const sdk = join(outdir, 'node_modules', '@aws-sdk');
+    mkdirSync(sdk, { recursive: true });
+    for (const client of readdirSync(join(PROJECT_ROOT, 'node_modules', '@aws-sdk')).filter((p) =>
+      p.startsWith('client-'),
+    )) {
+      symlinkSync(join(PROJECT_ROOT, 'node_modules', '@aws-sdk', client), join(sdk, client));
+    }
+    const script = `import(${JSON.stringify(join(assetDir, 'index.mjs'))}).then(m => m.handler({})).then(
+      () => { console.log('resolved'); process.exit(1); },
+      (e) => { console.log(e.name + ': ' + e.message); process.exit(0); })`;
+    const result = spawnSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        SURGE_SCHEMAS_DIR: join(assetDir, 'schemas'),
+        REDIS_URL: 'redis://127.0.0.1:1',
+        POWERTOOLS_LOG_LEVEL: 'SILENT',
+      },
+    });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain('InvalidEventError: not an MSK event');
+  });
+});

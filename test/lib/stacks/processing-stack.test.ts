@@ -1,0 +1,128 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { synthStage } from '../../support/synth';
+
+const dev = synthStage('dev');
+const prod = synthStage('prod');
+const local = synthStage('local');
+
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+
+function statements(stage: typeof dev): Statement[] {
+  return Object.values(stage.template('processing').findResources('AWS::IAM::Policy')).flatMap(
+    (p) => p.Properties.PolicyDocument.Statement as Statement[],
+  );
+}
+
+const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+
+describe('processing stack', () => {
+  it('runs the analytics function on Node.js 22, arm64, in the VPC, with reserved concurrency', () => {
+    prod.template('processing').hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      ReservedConcurrentExecutions: 24,
+      Timeout: 120,
+      VpcConfig: Match.objectLike({ SubnetIds: Match.anyValue() }),
+      Environment: {
+        Variables: Match.objectLike({
+          KAFKA_AUTH: 'aws-iam',
+          KAFKA_COMPRESSION: 'gzip',
+          NODE_OPTIONS: '--enable-source-maps',
+          SURGE_SCHEMAS_DIR: '/var/task/schemas',
+          REDIS_AUTH_SECRET_ARN: Match.anyValue(),
+        }),
+      },
+    });
+  });
+
+  it('wires every backpressure and failure knob of the stage into the event source mapping', () => {
+    prod.template('processing').hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      Topics: ['iot-data'],
+      BatchSize: 5_000,
+      MaximumBatchingWindowInSeconds: 1,
+      StartingPosition: 'LATEST',
+      AmazonManagedKafkaEventSourceConfig: { ConsumerGroupId: 'surge-analytics' },
+      ProvisionedPollerConfig: { MinimumPollers: 2, MaximumPollers: 24 },
+      MaximumRetryAttempts: 10,
+      MaximumRecordAgeInSeconds: 21_600,
+      BisectBatchOnFunctionError: true,
+      DestinationConfig: { OnFailure: { Destination: 'kafka://iot-data-dlq' } },
+    });
+  });
+
+  it('turns on partial batch responses and an SQS failure destination when configured', () => {
+    const stage = synthStage('dev', { eventSource: { reportBatchItemFailures: true, onFailure: 'sqs' } });
+    stage.template('processing').hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+    stage
+      .template('processing')
+      .hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: Match.anyValue() });
+  });
+
+  it('leaves out what LocalStack lacks: pollers, failure destinations, partial batch responses', () => {
+    const mapping = Object.values(
+      local.template('processing').findResources('AWS::Lambda::EventSourceMapping'),
+    )[0];
+    expect(mapping?.Properties).not.toHaveProperty('ProvisionedPollerConfig');
+    expect(mapping?.Properties).not.toHaveProperty('DestinationConfig');
+    expect(mapping?.Properties).not.toHaveProperty('FunctionResponseTypes');
+  });
+
+  it('scopes kafka-cluster actions to the exact cluster, topic and group ARNs', () => {
+    const kafka = statements(dev).filter((s) => actions(s).some((a) => a.startsWith('kafka-cluster:')));
+    expect(kafka.length).toBeGreaterThan(0);
+    for (const statement of kafka) {
+      expect(actions(statement)).not.toContain('kafka-cluster:*');
+      expect(JSON.stringify(statement.Resource)).not.toMatch(/"\*"|\/\*"/);
+    }
+    const read = kafka.find((s) => actions(s).includes('kafka-cluster:ReadData'));
+    expect(JSON.stringify(read?.Resource)).toMatch(/:topic\/.*\/iot-data"/);
+    const group = kafka.find((s) => actions(s).includes('kafka-cluster:AlterGroup'));
+    expect(JSON.stringify(group?.Resource)).toMatch(/:group\/.*\/surge-analytics"/);
+  });
+
+  it('lets the function write to the three output topics and nowhere else', () => {
+    const write = statements(dev).filter((s) => actions(s).includes('kafka-cluster:WriteData'));
+    expect(write).toHaveLength(1);
+    const topics = JSON.stringify(write[0]?.Resource).match(
+      /\/(iot-alerts|processed-data|iot-data-dlq|iot-data)"/g,
+    );
+    expect(topics?.sort()).toEqual(['/iot-alerts"', '/iot-data-dlq"', '/processed-data"']);
+  });
+
+  it('raises alarms on lag, errors, throttles, duration, quarantine, Redis and broker disk to an encrypted topic', () => {
+    const template = dev.template('processing');
+    const names = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
+      (a) => a.Properties.MetricName ?? 'math',
+    );
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'OffsetLag',
+        'Errors',
+        'Throttles',
+        'Duration',
+        'RecordsQuarantined',
+        'EngineCPUUtilization',
+        'DatabaseMemoryUsagePercentage',
+        'Evictions',
+        'KafkaDataLogsDiskUsed',
+      ]),
+    );
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Duration',
+      ExtendedStatistic: 'p99',
+      Threshold: 60_000 * 0.8,
+    });
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  it('emails alarms when an address is configured', () => {
+    synthStage('dev', { alarmEmail: 'oncall@example.com' })
+      .template('processing')
+      .hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
+  });
+});

@@ -1,0 +1,73 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { synthStage } from '../../support/synth';
+
+const dev = synthStage('dev');
+const prod = synthStage('prod');
+
+describe('streaming stack', () => {
+  it('runs a KRaft cluster with IAM client auth, TLS everywhere and a customer key at rest', () => {
+    dev.template('streaming').hasResourceProperties('AWS::MSK::Cluster', {
+      KafkaVersion: '3.9.x.kraft',
+      ClientAuthentication: { Sasl: { Iam: { Enabled: true } }, Unauthenticated: { Enabled: false } },
+      EncryptionInfo: {
+        EncryptionInTransit: { ClientBroker: 'TLS', InCluster: true },
+        EncryptionAtRest: { DataVolumeKMSKeyId: Match.anyValue() },
+      },
+      LoggingInfo: { BrokerLogs: { CloudWatchLogs: { Enabled: true } } },
+      BrokerNodeGroupInfo: Match.objectLike({ ConnectivityInfo: { PublicAccess: { Type: 'DISABLED' } } }),
+    });
+    dev.template('streaming').hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  it('sizes brokers per stage, always a multiple of the availability zones', () => {
+    dev.template('streaming').hasResourceProperties('AWS::MSK::Cluster', {
+      NumberOfBrokerNodes: 2,
+      BrokerNodeGroupInfo: Match.objectLike({ InstanceType: 'kafka.t3.small' }),
+    });
+    prod.template('streaming').hasResourceProperties('AWS::MSK::Cluster', {
+      NumberOfBrokerNodes: 3,
+      BrokerNodeGroupInfo: Match.objectLike({ InstanceType: 'kafka.m7g.large' }),
+    });
+  });
+
+  it('configures brokers for durability: no automatic topics, replication and min.insync.replicas per stage', () => {
+    const properties = (stage: typeof dev) =>
+      Object.values(stage.template('streaming').findResources('AWS::MSK::Configuration'))[0]?.Properties
+        .ServerProperties as string;
+    expect(properties(dev)).toContain('auto.create.topics.enable=false');
+    expect(properties(prod)).toContain('default.replication.factor=3');
+    expect(properties(prod)).toContain('min.insync.replicas=2');
+    expect(properties(prod)).toContain('unclean.leader.election.enable=false');
+    expect(properties(prod)).toContain('num.io.threads=8');
+  });
+
+  it('declares the four topics with the stage partition count', () => {
+    const topics = prod.template('streaming').findResources('AWS::MSK::Topic');
+    expect(
+      Object.values(topics)
+        .map((t) => t.Properties.TopicName)
+        .sort(),
+    ).toEqual(['iot-alerts', 'iot-data', 'iot-data-dlq', 'processed-data']);
+    for (const topic of Object.values(topics))
+      expect(topic.Properties).toMatchObject({ PartitionCount: 24, ReplicationFactor: 3 });
+  });
+
+  it('creates topics with a custom resource where AWS::MSK::Topic is unavailable', () => {
+    for (const stage of [synthStage('local'), synthStage('dev', { kafka: { mode: 'serverless' } })]) {
+      const template = stage.template('streaming');
+      template.resourceCountIs('AWS::MSK::Topic', 0);
+      template.hasResourceProperties('Custom::SurgeKafkaTopics', {
+        Topics: Match.arrayWith([Match.objectLike({ name: 'iot-data' })]),
+      });
+    }
+  });
+
+  it('offers MSK Serverless with IAM auth as a dev option', () => {
+    synthStage('dev', { kafka: { mode: 'serverless' } })
+      .template('streaming')
+      .hasResourceProperties('AWS::MSK::ServerlessCluster', {
+        ClientAuthentication: { Sasl: { Iam: { Enabled: true } } },
+      });
+  });
+});
