@@ -10,11 +10,17 @@
 import { parseArgs } from 'node:util';
 import { SchemaRegistry } from '../functions/shared/avro/schema-registry';
 import { DEFAULT_TOPICS } from '../functions/shared/config';
+import {
+  BAD_RECORD_KINDS,
+  badValue,
+  encodeReading,
+  random,
+  TelemetryGenerator,
+} from '../functions/simulator/generator';
 import { apiGatewayEvent } from './api-gateway-event';
 import { type MockKafka, startMockKafka } from './kafka/mock-cluster';
 import { buildMskEvent, type KafkaRecordInput } from './msk-event';
 import { type LocalRedis, startRedis } from './redis/redis-server';
-import { BAD_RECORD_KINDS, badValue, encodeReading, random, TelemetryGenerator } from './telemetry-generator';
 
 const PARTITIONS = 6;
 

@@ -131,31 +131,39 @@ function topicName(env: Env, name: string, fallback: string): string {
   return value;
 }
 
-export function loadAnalyticsConfig(env: Env = process.env): AnalyticsConfig {
+/** Producer settings: KAFKA_BROKERS, MSK_CLUSTER_ARN, KAFKA_AUTH, KAFKA_IDEMPOTENT, KAFKA_COMPRESSION. */
+export function loadKafkaSettings(env: Env = process.env): KafkaSettings {
   const clusterArn = optional(env, 'MSK_CLUSTER_ARN');
   if (clusterArn !== undefined && !/^arn:aws[\w-]*:kafka:[\w-]+:\d{12}:cluster\/.+/.test(clusterArn)) {
     throw new ConfigurationError(`MSK_CLUSTER_ARN is not an MSK cluster ARN: "${clusterArn}"`);
   }
-  const topics: TopicNames = {
+  return {
+    brokers: brokers(env),
+    clusterArn,
+    auth: oneOf(env, 'KAFKA_AUTH', ['none', 'aws-iam'] as const, 'none'),
+    idempotent: bool(env, 'KAFKA_IDEMPOTENT', true),
+    compression: oneOf(env, 'KAFKA_COMPRESSION', ['none', 'gzip'] as const, 'none'),
+    clientId: optional(env, 'KAFKA_CLIENT_ID') ?? DEFAULTS.kafkaClientId,
+    region: optional(env, 'AWS_REGION'),
+  };
+}
+
+export function loadTopicNames(env: Env = process.env): TopicNames {
+  return {
     input: topicName(env, 'TOPIC_INPUT', DEFAULT_TOPICS.input),
     summaries: topicName(env, 'TOPIC_SUMMARIES', DEFAULT_TOPICS.summaries),
     alerts: topicName(env, 'TOPIC_ALERTS', DEFAULT_TOPICS.alerts),
     deadLetter: topicName(env, 'TOPIC_DEAD_LETTER', DEFAULT_TOPICS.deadLetter),
   };
+}
+
+export function loadAnalyticsConfig(env: Env = process.env): AnalyticsConfig {
   return {
     redisUrl: redisUrl(env),
     redisAuthSecretArn: secretArn(env),
     redisKeyPrefix: optional(env, 'REDIS_KEY_PREFIX') ?? DEFAULTS.redisKeyPrefix,
-    kafka: {
-      brokers: brokers(env),
-      clusterArn,
-      auth: oneOf(env, 'KAFKA_AUTH', ['none', 'aws-iam'] as const, 'none'),
-      idempotent: bool(env, 'KAFKA_IDEMPOTENT', true),
-      compression: oneOf(env, 'KAFKA_COMPRESSION', ['none', 'gzip'] as const, 'none'),
-      clientId: optional(env, 'KAFKA_CLIENT_ID') ?? DEFAULTS.kafkaClientId,
-      region: optional(env, 'AWS_REGION'),
-    },
-    topics,
+    kafka: loadKafkaSettings(env),
+    topics: loadTopicNames(env),
     alertTemperatureThreshold: number(
       env,
       'ALERT_TEMPERATURE_THRESHOLD',

@@ -1,13 +1,17 @@
-import { Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as msk from 'aws-cdk-lib/aws-msk';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 
 export const KAFKA_IAM_AUTH_PORT = 9098;
+
+/** Construct id of aws-cdk-lib's AwsCustomResource singleton function. */
+const AWS_CUSTOM_RESOURCE_SINGLETON = 'AWS679f53fac002430cb0da5b7982bd2287';
 
 export interface KafkaClusterProps {
   readonly vpc: ec2.IVpc;
@@ -156,6 +160,45 @@ export class KafkaCluster extends Construct implements ec2.IConnectable {
       this.clusterArn = cluster.attrArn;
     }
     this.clusterPath = Fn.select(1, Fn.split(':cluster/', this.clusterArn));
+  }
+
+  /**
+   * The cluster's bootstrap brokers for IAM clients (or plaintext ones), looked up at deploy time
+   * from outside the VPC, so that nothing in the isolated subnets needs the Kafka control plane.
+   */
+  bootstrapBrokers(auth: 'aws-iam' | 'none' = 'aws-iam'): string {
+    const field = auth === 'aws-iam' ? 'BootstrapBrokerStringSaslIam' : 'BootstrapBrokerString';
+    const id = `BootstrapBrokers${auth === 'aws-iam' ? 'Iam' : 'Plaintext'}`;
+    const existing = this.node.tryFindChild(id) as cr.AwsCustomResource | undefined;
+    const lookup =
+      existing ??
+      new cr.AwsCustomResource(this, id, {
+        onUpdate: {
+          service: 'Kafka',
+          action: 'getBootstrapBrokers',
+          parameters: { ClusterArn: this.clusterArn },
+          physicalResourceId: cr.PhysicalResourceId.of(`${id}-lookup`),
+          outputPaths: [field],
+        },
+        policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: [this.clusterArn] }),
+        installLatestAwsSdk: false,
+      });
+    if (existing === undefined) {
+      const stack = Stack.of(this);
+      // The lookup runs in aws-cdk-lib's singleton function, created beside the stack's other resources.
+      const singleton = stack.node.tryFindChild(AWS_CUSTOM_RESOURCE_SINGLETON);
+      if (singleton !== undefined) {
+        Validations.of(singleton).acknowledge({
+          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+          reason: 'The AwsCustomResource function of aws-cdk-lib only writes its own logs with this policy',
+        });
+        Validations.of(singleton).acknowledge({
+          id: 'AwsSolutions-L1',
+          reason: 'The AwsCustomResource singleton function and its runtime are chosen by aws-cdk-lib',
+        });
+      }
+    }
+    return lookup.getResponseField(field);
   }
 
   topicArn(topic: string): string {

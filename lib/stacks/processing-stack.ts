@@ -1,4 +1,4 @@
-import { Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -27,6 +27,7 @@ export class ProcessingStack extends Stack {
   readonly analytics: SurgeFunction;
   readonly eventSource: sources.ManagedKafkaEventSource;
   readonly monitoring: PipelineMonitoring;
+  readonly simulator: SurgeFunction;
 
   constructor(scope: Construct, id: string, props: ProcessingStackProps) {
     super(scope, id, props);
@@ -136,6 +137,29 @@ export class ProcessingStack extends Stack {
         'ManagedKafkaEventSource attaches AWSLambdaMSKExecutionRole, the policy AWS maintains for MSK pollers; the kafka-cluster data-plane actions are granted separately on exact ARNs',
     });
 
+    // A fleet inside the VPC for trying the deployment: `aws lambda invoke` publishes generated telemetry.
+    const auth = config.localstack ? 'none' : 'aws-iam';
+    this.simulator = new SurgeFunction(this, 'Simulator', {
+      entry: 'functions/simulator/handler.ts',
+      description: 'Surge device simulator: publishes generated telemetry to iot-data',
+      vpc: props.vpc,
+      securityGroup: props.functionSecurityGroup,
+      memorySize: 1_024,
+      timeout: Duration.minutes(5),
+      reservedConcurrentExecutions: 1,
+      bundleSchemas: true,
+      logRetention: config.logRetentionDays,
+      environment: {
+        KAFKA_BROKERS: cluster.bootstrapBrokers(auth),
+        KAFKA_AUTH: auth,
+        KAFKA_IDEMPOTENT: String(!config.localstack),
+        TOPIC_INPUT: topics.input,
+      },
+    });
+    cluster.grantProduce(this.simulator, [topics.input], { idempotent: !config.localstack });
+    cluster.connections.allowDefaultPortFrom(this.simulator, 'Simulator to brokers (IAM auth, TLS)');
+    new CfnOutput(this, 'SimulatorFunctionName', { value: this.simulator.function.functionName });
+
     this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
       analytics: this.analytics,
       timeout,
@@ -144,5 +168,7 @@ export class ProcessingStack extends Stack {
       failureQueue,
       alarmEmail: config.alarmEmail,
     });
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.alarmTopic.topicArn });
   }
 }

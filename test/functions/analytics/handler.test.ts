@@ -11,9 +11,9 @@ import { KafkaError, RedisError } from '../../../functions/shared/errors';
 import { KafkaPublisher } from '../../../functions/shared/kafka/publisher';
 import { parseMskEvent } from '../../../functions/shared/msk/event';
 import { type AnalyticsStore, RedisAnalyticsStore } from '../../../functions/shared/redis/analytics-store';
+import { TelemetryGenerator } from '../../../functions/simulator/generator';
 import { buildMskEvent, type KafkaRecordInput } from '../../../local/msk-event';
 import { freePort } from '../../../local/ports';
-import { TelemetryGenerator } from '../../../local/telemetry-generator';
 import {
   expectAggregatesEqual,
   expectedDevice,

@@ -43,6 +43,11 @@ describe('loadAnalyticsConfig', () => {
     expect(config.windowTtlSeconds).toBe(3600);
   });
 
+  it('reads where the Redis AUTH token is kept', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:surge-auth-AbCdEf';
+    expect(loadAnalyticsConfig({ ...base, REDIS_AUTH_SECRET_ARN: arn }).redisAuthSecretArn).toBe(arn);
+  });
+
   it.each([
     [{}, /REDIS_URL must be set/],
     [{ REDIS_URL: 'http://cache:6379' }, /REDIS_URL must start with redis:\/\/ or rediss:\/\//],
@@ -53,6 +58,10 @@ describe('loadAnalyticsConfig', () => {
     [{ ...base, WINDOW_TTL_SECONDS: '5' }, /WINDOW_TTL_SECONDS must be a number from 60/],
     [{ ...base, TOPIC_ALERTS: 'bad topic' }, /TOPIC_ALERTS is not a valid Kafka topic name/],
     [{ ...base, MSK_CLUSTER_ARN: 'arn:aws:sqs:eu-west-1:1:q' }, /MSK_CLUSTER_ARN is not an MSK cluster ARN/],
+    [
+      { ...base, REDIS_AUTH_SECRET_ARN: 'token' },
+      /REDIS_AUTH_SECRET_ARN is not a Secrets Manager secret ARN/,
+    ],
   ])('rejects %o naming the setting', (env, message) => {
     expect(() => loadAnalyticsConfig(env)).toThrow(ConfigurationError);
     expect(() => loadAnalyticsConfig(env)).toThrow(message);

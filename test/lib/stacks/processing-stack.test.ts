@@ -8,10 +8,11 @@ const local = synthStage('local');
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
 
-function statements(stage: typeof dev): Statement[] {
-  return Object.values(stage.template('processing').findResources('AWS::IAM::Policy')).flatMap(
-    (p) => p.Properties.PolicyDocument.Statement as Statement[],
-  );
+/** The statements of one role's policy: `Analytics` or `Simulator`. */
+function statements(stage: typeof dev, role = 'Analytics'): Statement[] {
+  return Object.entries(stage.template('processing').findResources('AWS::IAM::Policy'))
+    .filter(([id]) => id.startsWith(`${role}Role`))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Statement[]);
 }
 
 const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
@@ -91,6 +92,14 @@ describe('processing stack', () => {
       /\/(iot-alerts|processed-data|iot-data-dlq|iot-data)"/g,
     );
     expect(topics?.sort()).toEqual(['/iot-alerts"', '/iot-data-dlq"', '/processed-data"']);
+  });
+
+  it('lets the simulator write to the input topic only', () => {
+    const write = statements(dev, 'Simulator').filter((s) => actions(s).includes('kafka-cluster:WriteData'));
+    expect(write).toHaveLength(1);
+    expect(
+      JSON.stringify(write[0]?.Resource).match(/\/(iot-alerts|processed-data|iot-data-dlq|iot-data)"/g),
+    ).toEqual(['/iot-data"']);
   });
 
   it('raises alarms on lag, errors, throttles, duration, quarantine, Redis and broker disk to an encrypted topic', () => {

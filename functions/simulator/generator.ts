@@ -1,5 +1,5 @@
-import type { Status, Telemetry } from '../functions/analytics/telemetry';
-import { SCHEMA_IDS, type SchemaRegistry } from '../functions/shared/avro/schema-registry';
+import type { Status, Telemetry } from '../analytics/telemetry';
+import { SCHEMA_IDS, type SchemaRegistry } from '../shared/avro/schema-registry';
 
 /**
  * Plausible telemetry for a fleet: a daily temperature cycle per device, humidity that moves
