@@ -1,9 +1,8 @@
-import type { Redis } from 'ioredis';
 import { SchemaRegistry } from '../shared/avro/schema-registry';
 import { type AnalyticsConfig, loadAnalyticsConfig } from '../shared/config';
 import { resolveBrokers } from '../shared/kafka/brokers';
 import { KafkaPublisher } from '../shared/kafka/publisher';
-import { RedisAnalyticsStore } from '../shared/redis/analytics-store';
+import { RedisAnalyticsStore, type RedisClient } from '../shared/redis/analytics-store';
 import { connectRedis } from '../shared/redis/connect';
 import { type BatchProcessor, createBatchProcessor } from './processor';
 
@@ -19,7 +18,7 @@ export interface AnalyticsContainer {
 export function createAnalyticsContainer(env: NodeJS.ProcessEnv = process.env): AnalyticsContainer {
   const config = loadAnalyticsConfig(env);
   const registry = SchemaRegistry.fromDirectory();
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   let publisher: KafkaPublisher | undefined;
   let building: Promise<BatchProcessor> | undefined;
 

@@ -38,6 +38,8 @@ export interface AnalyticsConfig {
   readonly redisUrl: string;
   /** Secrets Manager secret of the Redis AUTH token, read at cold start. */
   readonly redisAuthSecretArn?: string;
+  /** A cluster-mode cache (ElastiCache Serverless): commands go to the node that owns their slot. */
+  readonly redisCluster: boolean;
   readonly redisKeyPrefix: string;
   readonly kafka: KafkaSettings;
   readonly topics: TopicNames;
@@ -50,6 +52,7 @@ export interface AnalyticsConfig {
 export interface QueryConfig {
   readonly redisUrl: string;
   readonly redisAuthSecretArn?: string;
+  readonly redisCluster: boolean;
   readonly redisKeyPrefix: string;
 }
 
@@ -161,6 +164,7 @@ export function loadAnalyticsConfig(env: Env = process.env): AnalyticsConfig {
   return {
     redisUrl: redisUrl(env),
     redisAuthSecretArn: secretArn(env),
+    redisCluster: bool(env, 'REDIS_CLUSTER', false),
     redisKeyPrefix: optional(env, 'REDIS_KEY_PREFIX') ?? DEFAULTS.redisKeyPrefix,
     kafka: loadKafkaSettings(env),
     topics: loadTopicNames(env),
@@ -179,6 +183,7 @@ export function loadQueryConfig(env: Env = process.env): QueryConfig {
   return {
     redisUrl: redisUrl(env),
     redisAuthSecretArn: secretArn(env),
+    redisCluster: bool(env, 'REDIS_CLUSTER', false),
     redisKeyPrefix: optional(env, 'REDIS_KEY_PREFIX') ?? DEFAULTS.redisKeyPrefix,
   };
 }

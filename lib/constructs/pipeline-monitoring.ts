@@ -130,24 +130,9 @@ export class PipelineMonitoring extends Construct {
         1,
       );
     }
-    alarm(
-      'RedisCpu',
-      props.cache.metric('EngineCPUUtilization'),
-      80,
-      'Redis engine CPU high: lower concurrency or scale the node',
-    );
-    alarm(
-      'RedisMemory',
-      props.cache.metric('DatabaseMemoryUsagePercentage'),
-      80,
-      'Redis memory high: scale the node or shorten window TTL',
-    );
-    alarm(
-      'RedisEvictions',
-      props.cache.metric('Evictions', 'Sum'),
-      1,
-      'Redis evicts windows: memory is short',
-    );
+    for (const health of props.cache.healthMetrics()) {
+      alarm(health.name, health.metric, health.threshold, health.description);
+    }
     for (let broker = 1; broker <= props.cluster.brokerCount; broker++) {
       alarm(
         `BrokerDisk${broker}`,
@@ -190,11 +175,7 @@ export class PipelineMonitoring extends Construct {
           }),
           new cloudwatch.GraphWidget({
             title: 'Redis',
-            left: [
-              props.cache.metric('EngineCPUUtilization'),
-              props.cache.metric('DatabaseMemoryUsagePercentage'),
-            ],
-            right: [props.cache.metric('Evictions', 'Sum')],
+            left: props.cache.healthMetrics().map((h) => h.metric),
             width: 8,
           }),
           new cloudwatch.GraphWidget({

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import { Names, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
@@ -14,6 +14,12 @@ export const DEFAULT_CACHE_PORT = 6380;
 export interface RedisCacheProps {
   readonly vpc: ec2.IVpc;
   readonly securityGroup: ec2.ISecurityGroup;
+  /**
+   * A replication group (cluster mode disabled), or ElastiCache Serverless (always cluster mode:
+   * the functions then run with REDIS_CLUSTER=true; every update touches one hash slot).
+   * @default 'provisioned'
+   */
+  readonly mode?: 'provisioned' | 'serverless';
   /** @default 'cache.t4g.micro' */
   readonly nodeType?: string;
   /**
@@ -45,7 +51,9 @@ export class RedisCache extends Construct implements ec2.IConnectable {
   /** `rediss://host:port` for the functions' REDIS_URL; the token travels separately. */
   readonly redisUrl: string;
   readonly authSecret: secretsmanager.ISecret;
-  readonly replicationGroupId: string;
+  /** Whether clients must be cluster-aware (REDIS_CLUSTER). */
+  readonly clusterMode: boolean;
+  private readonly metricDimensions: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: RedisCacheProps) {
     super(scope, id);
@@ -79,6 +87,55 @@ export class RedisCache extends Construct implements ec2.IConnectable {
         enableKeyRotation: true,
         removalPolicy,
       });
+    this.clusterMode = (props.mode ?? 'provisioned') === 'serverless';
+    if (this.clusterMode) {
+      const name = `${Names.uniqueResourceName(this, { maxLength: 32, separator: '-' })}`
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, '-')
+        .replace(/^[^a-z]+/, 'c');
+      // RBAC: a disabled default user, and the application user limited to Surge's keys.
+      const disabledDefault = new elasticache.CfnUser(this, 'DefaultUser', {
+        userId: `${name}-default`.slice(0, 40),
+        userName: 'default',
+        engine: 'valkey',
+        accessString: 'off -@all',
+        authenticationMode: { Type: 'no-password-required' },
+      });
+      const appUser = new elasticache.CfnUser(this, 'AppUser', {
+        userId: `${name}-app`.slice(0, 40),
+        userName: 'surge',
+        engine: 'valkey',
+        accessString: 'on ~surge:* +@all',
+        authenticationMode: { Type: 'password', Passwords: [this.authSecret.secretValue.unsafeUnwrap()] },
+      });
+      const users = new elasticache.CfnUserGroup(this, 'Users', {
+        userGroupId: `${name}-users`.slice(0, 40),
+        engine: 'valkey',
+        userIds: [disabledDefault.userId, appUser.userId],
+      });
+      users.addDependency(disabledDefault);
+      users.addDependency(appUser);
+      const cache = new elasticache.CfnServerlessCache(this, 'Resource', {
+        serverlessCacheName: name,
+        engine: 'valkey',
+        majorEngineVersion: '8',
+        kmsKeyId: key.keyArn,
+        securityGroupIds: [props.securityGroup.securityGroupId],
+        subnetIds: props.vpc.isolatedSubnets.map((s) => s.subnetId),
+        userGroupId: users.userGroupId,
+        snapshotRetentionLimit: props.snapshotRetentionDays ?? 1,
+      });
+      cache.addDependency(users);
+      cache.applyRemovalPolicy(removalPolicy);
+      this.redisUrl = `rediss://surge@${cache.attrEndpointAddress}:${cache.attrEndpointPort}`;
+      this.metricDimensions = { clusterId: name };
+      this.connections = new ec2.Connections({
+        securityGroups: [props.securityGroup],
+        defaultPort: ec2.Port.tcp(6379),
+      });
+      return;
+    }
+
     const subnets = new elasticache.CfnSubnetGroup(this, 'Subnets', {
       description: 'Isolated subnets of the Surge cache',
       subnetIds: props.vpc.isolatedSubnets.map((s) => s.subnetId),
@@ -118,7 +175,7 @@ export class RedisCache extends Construct implements ec2.IConnectable {
       ],
     });
     group.applyRemovalPolicy(removalPolicy);
-    this.replicationGroupId = group.ref;
+    this.metricDimensions = { CacheClusterId: `${group.ref}-001` };
     this.redisUrl = `rediss://${group.attrPrimaryEndPointAddress}:${group.attrPrimaryEndPointPort}`;
     this.connections = new ec2.Connections({
       securityGroups: [props.securityGroup],
@@ -131,13 +188,52 @@ export class RedisCache extends Construct implements ec2.IConnectable {
     this.authSecret.grantRead(grantee);
   }
 
-  /** A metric of the primary node. */
+  /** A metric of the primary node, or of the serverless cache. */
   metric(metricName: string, statistic = 'Average'): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: 'AWS/ElastiCache',
       metricName,
-      dimensionsMap: { CacheClusterId: `${this.replicationGroupId}-001` },
+      dimensionsMap: this.metricDimensions,
       statistic,
     });
+  }
+
+  /**
+   * What the cache alarms watch: engine CPU and memory of the primary node, or, serverless,
+   * throttled commands (the cache scales itself until its limits).
+   */
+  healthMetrics(): { name: string; metric: cloudwatch.Metric; threshold: number; description: string }[] {
+    const evictions = {
+      name: 'RedisEvictions',
+      metric: this.metric('Evictions', 'Sum'),
+      threshold: 1,
+      description: 'Redis evicts windows: memory is short',
+    };
+    if (this.clusterMode) {
+      return [
+        {
+          name: 'RedisThrottled',
+          metric: this.metric('ThrottledCmds', 'Sum'),
+          threshold: 1,
+          description: 'Serverless cache throttles commands: raise its usage limits',
+        },
+        evictions,
+      ];
+    }
+    return [
+      {
+        name: 'RedisCpu',
+        metric: this.metric('EngineCPUUtilization'),
+        threshold: 80,
+        description: 'Redis engine CPU high: lower concurrency or scale the node',
+      },
+      {
+        name: 'RedisMemory',
+        metric: this.metric('DatabaseMemoryUsagePercentage'),
+        threshold: 80,
+        description: 'Redis memory high: scale the node or shorten window TTL',
+      },
+      evictions,
+    ];
   }
 }

@@ -32,7 +32,11 @@ export class ApiStack extends Stack {
       securityGroup: props.functionSecurityGroup,
       memorySize: config.api.memoryMb,
       logRetention: config.logRetentionDays,
-      environment: { REDIS_URL: cache.redisUrl, REDIS_AUTH_SECRET_ARN: cache.authSecret.secretArn },
+      environment: {
+        REDIS_URL: cache.redisUrl,
+        REDIS_AUTH_SECRET_ARN: cache.authSecret.secretArn,
+        REDIS_CLUSTER: String(cache.clusterMode),
+      },
     });
     cache.grantConnect(this.query);
     cache.connections.allowDefaultPortFrom(this.query, 'Query function to Redis');

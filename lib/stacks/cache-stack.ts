@@ -20,13 +20,14 @@ export class CacheStack extends Stack {
     this.cache = new RedisCache(this, 'Cache', {
       vpc: props.vpc,
       securityGroup: props.cacheSecurityGroup,
+      mode: cache.mode,
       nodeType: cache.nodeType,
       replicas: cache.replicasPerShard,
       multiAz: cache.multiAz,
       snapshotRetentionDays: props.config.stage === 'prod' ? 7 : 1,
       removalPolicy: props.config.dataRemoval === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
-    if (!cache.multiAz) {
+    if (cache.mode === 'provisioned' && !cache.multiAz) {
       Validations.of(this.cache).acknowledge({
         id: 'AwsSolutions-AEC4',
         reason: `Single-node cache in the ${props.config.stage} stage to keep cost low; prod runs a replica in another AZ with automatic failover`,

@@ -48,6 +48,7 @@ export class ProcessingStack extends Stack {
       environment: {
         REDIS_URL: cache.redisUrl,
         REDIS_AUTH_SECRET_ARN: cache.authSecret.secretArn,
+        REDIS_CLUSTER: String(cache.clusterMode),
         // Brokers come from the event's bootstrapServers: no control-plane call, no extra endpoint.
         KAFKA_AUTH: config.localstack ? 'none' : 'aws-iam',
         KAFKA_IDEMPOTENT: String(!config.localstack),

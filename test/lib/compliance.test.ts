@@ -97,9 +97,19 @@ if (!cfnLint) console.warn('cfn-lint is not installed: the cfn-lint check is ski
 
 describe('cfn-lint', () => {
   // W3005: CDK adds an explicit DependsOn from each function to its role's policy; harmless.
-  it.skipIf(!cfnLint).each(STAGES)('finds no problem in the %s templates', (stage) => {
+  const serverless = {
+    kafka: { mode: 'serverless' },
+    cache: { mode: 'serverless' },
+    eventSource: { onFailure: 'sqs' },
+  };
+  it
+    .skipIf(!cfnLint)
+    .each([
+      ...STAGES.map((stage) => [stage, stage, {}] as const),
+      ['dev with every serverless option', 'dev', serverless] as const,
+    ])('finds no problem in the %s templates', (_name, stage, overrides) => {
     const outdir = tempDir();
-    synthStage(stage, {}, { outdir }).app.synth();
+    synthStage(stage, overrides, { outdir }).app.synth();
     const templates = readdirSync(outdir).filter((f) => f.endsWith('.template.json'));
     expect(templates).toHaveLength(5);
     const result = spawnSync(

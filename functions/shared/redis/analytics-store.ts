@@ -1,4 +1,5 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
+import { type ChainableCommander, Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { DeviceDelta, PartitionDelta } from '../../analytics/aggregate';
 import { QUARANTINE_REASONS, type QuarantineReason } from '../../analytics/telemetry';
 import { RedisError } from '../errors';
@@ -36,8 +37,21 @@ export interface AnalyticsReader {
   stats(): Promise<FleetStats>;
 }
 
-type ScriptCaller = (numKeys: number, ...args: (string | number)[]) => Promise<unknown>;
-type WithScripts = { surgeApplyDevice: ScriptCaller; surgeApplyStats: ScriptCaller };
+type ScriptCaller = (numKeys: number, ...args: (string | number)[]) => unknown;
+type Pipeline = ChainableCommander & { surgeApplyDevice: ScriptCaller; surgeApplyStats: ScriptCaller };
+
+/** A standalone Redis (replication group, cluster mode disabled) or a Redis Cluster (ElastiCache Serverless). */
+export type RedisClient = Redis | Cluster;
+
+function isCluster(client: RedisClient): client is Cluster {
+  return client.isCluster;
+}
+
+/** A command of a batch, with the key that decides which cluster node runs it. */
+interface Queued {
+  readonly key: string;
+  add(pipeline: Pipeline): void;
+}
 
 export interface RedisStoreOptions {
   readonly keyPrefix: string;
@@ -68,6 +82,32 @@ function toNumber(value: string | null | undefined): number {
   return value == null ? 0 : Number(value);
 }
 
+/**
+ * A cluster-aware client for cluster-mode caches. TLS endpoints of ElastiCache present certificates
+ * for their DNS names, hence the lookup that keeps names as they are.
+ */
+export function createRedisCluster(url: string, overrides: RedisOptions = {}): Cluster {
+  const parsed = new URL(url);
+  const tls = parsed.protocol === 'rediss:';
+  const client = new Cluster([{ host: parsed.hostname, port: Number(parsed.port || 6379) }], {
+    lazyConnect: true,
+    slotsRefreshTimeout: 2_000,
+    clusterRetryStrategy: (attempt) => (attempt > 3 ? null : attempt * 100),
+    dnsLookup: (address, callback) => callback(null, address),
+    redisOptions: {
+      connectTimeout: 2_000,
+      commandTimeout: 5_000,
+      maxRetriesPerRequest: 2,
+      username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+      password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+      ...(tls ? { tls: {} } : {}),
+      ...overrides,
+    },
+  });
+  client.on('error', () => undefined);
+  return client;
+}
+
 /** A device hash's fields, in DEVICE_FIELDS order, as the state readers see. */
 export function parseDeviceState(
   deviceId: string,
@@ -95,29 +135,34 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
   private readonly keys: KeySpace;
   private readonly windowTtlMs: number;
 
+  private readonly scripted = new WeakSet<Redis | Cluster>();
+
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     options: RedisStoreOptions,
   ) {
     this.keys = keySpace(options.keyPrefix);
     this.windowTtlMs = Math.round(options.windowTtlSeconds * 1000);
-    redis.defineCommand('surgeApplyDevice', { lua: APPLY_DEVICE_LUA });
-    redis.defineCommand('surgeApplyStats', { lua: APPLY_STATS_LUA });
+    this.defineScripts(redis);
   }
 
   async apply(plan: ApplyPlan): Promise<ApplyResult> {
-    const pipeline = this.redis.pipeline() as unknown as ReturnType<Redis['pipeline']> & WithScripts;
-    for (const delta of plan.devices) this.queueDevice(pipeline, delta);
-    if (plan.partitions.length > 0)
-      pipeline.surgeApplyStats(1, this.keys.stats, ...this.statsArgs(plan.partitions));
-    if (plan.devices.length > 0) pipeline.sadd(this.keys.devices, ...plan.devices.map((d) => d.deviceId));
+    const commands: Queued[] = plan.devices.map((delta) => this.deviceCommand(delta));
+    if (plan.partitions.length > 0) {
+      const args = this.statsArgs(plan.partitions);
+      commands.push({ key: this.keys.stats, add: (p) => p.surgeApplyStats(1, this.keys.stats, ...args) });
+    }
+    if (plan.devices.length > 0) {
+      const ids = plan.devices.map((d) => d.deviceId);
+      commands.push({ key: this.keys.devices, add: (p) => p.sadd(this.keys.devices, ...ids) });
+    }
 
-    const replies = await this.run(() => pipeline.exec(), 'apply a batch');
-    const devices = plan.devices.map((delta, i) => this.deviceOutcome(delta, this.reply(replies, i)));
+    const replies = await this.execute(commands, 'apply a batch');
+    const devices = plan.devices.map((delta, i) => this.deviceOutcome(delta, replies[i]));
     const partitions =
       plan.partitions.length === 0
         ? []
-        : (this.reply(replies, plan.devices.length) as (string | null)[]).map(
+        : (replies[plan.devices.length] as (string | null)[]).map(
             (answer): PartitionOutcome =>
               answer === 'A'
                 ? { kind: 'applied' }
@@ -175,7 +220,56 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
     return { devices, records: toNumber(fields.records), quarantined };
   }
 
-  private queueDevice(pipeline: WithScripts, delta: DeviceDelta): void {
+  /**
+   * Runs a batch's commands in one round trip: one pipeline on a standalone Redis; on a cluster,
+   * one pipeline per node that owns some of the commands' slots, all in parallel.
+   */
+  private async execute(commands: readonly Queued[], what: string): Promise<unknown[]> {
+    const redis = this.redis;
+    if (!isCluster(redis)) {
+      const pipeline = redis.pipeline() as Pipeline;
+      for (const command of commands) command.add(pipeline);
+      const replies = await this.run(() => pipeline.exec(), what);
+      return commands.map((_, i) => this.reply(replies, i));
+    }
+    await this.run(async () => {
+      if (redis.status === 'wait') await redis.connect();
+    }, 'connect to the cluster');
+    const byNode = new Map<Redis, number[]>();
+    const masters = new Map(
+      redis.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, node]),
+    );
+    commands.forEach((command, i) => {
+      const owner = redis.slots[calculateSlot(command.key)]?.[0];
+      const node = owner === undefined ? undefined : masters.get(owner);
+      if (node === undefined) throw new RedisError(`no cluster node owns the slot of ${command.key}`);
+      const indices = byNode.get(node);
+      if (indices === undefined) byNode.set(node, [i]);
+      else indices.push(i);
+    });
+    const out: unknown[] = new Array(commands.length);
+    await Promise.all(
+      [...byNode].map(async ([node, indices]) => {
+        this.defineScripts(node);
+        const pipeline = node.pipeline() as Pipeline;
+        for (const i of indices) commands[i]?.add(pipeline);
+        const replies = await this.run(() => pipeline.exec(), what);
+        indices.forEach((commandIndex, j) => {
+          out[commandIndex] = this.reply(replies, j);
+        });
+      }),
+    );
+    return out;
+  }
+
+  private defineScripts(client: Redis | Cluster): void {
+    if (this.scripted.has(client)) return;
+    client.defineCommand('surgeApplyDevice', { lua: APPLY_DEVICE_LUA });
+    client.defineCommand('surgeApplyStats', { lua: APPLY_STATS_LUA });
+    this.scripted.add(client);
+  }
+
+  private deviceCommand(delta: DeviceDelta): Queued {
     const id = delta.deviceId;
     const keys = [this.keys.device(id), this.keys.windowIndex(id)];
     const args: (string | number)[] = [delta.segments.length];
@@ -203,7 +297,7 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
       keys.push(this.keys.window(id, w.start));
       args.push(w.start, w.count, w.min, w.max, w.sum);
     }
-    pipeline.surgeApplyDevice(keys.length, ...keys, ...args);
+    return { key: keys[0] as string, add: (p) => p.surgeApplyDevice(keys.length, ...keys, ...args) };
   }
 
   private statsArgs(partitions: readonly PartitionDelta[]): (string | number)[] {

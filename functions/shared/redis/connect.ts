@@ -1,11 +1,11 @@
-import type { Redis } from 'ioredis';
 import { ConfigurationError } from '../errors';
-import { createRedisClient } from './analytics-store';
+import { createRedisClient, createRedisCluster, type RedisClient } from './analytics-store';
 
 export interface RedisConnectionSettings {
   readonly redisUrl: string;
   /** A Secrets Manager secret holding the AUTH token (plain, or JSON with a `password` field). */
   readonly redisAuthSecretArn?: string;
+  readonly redisCluster?: boolean;
 }
 
 /** The AUTH token is read once per container, so it never sits in an environment variable. */
@@ -28,7 +28,10 @@ async function readPassword(secretArn: string): Promise<string> {
   }
 }
 
-export async function connectRedis(settings: RedisConnectionSettings): Promise<Redis> {
+export async function connectRedis(settings: RedisConnectionSettings): Promise<RedisClient> {
   const password = settings.redisAuthSecretArn ? await readPassword(settings.redisAuthSecretArn) : undefined;
-  return createRedisClient(settings.redisUrl, password === undefined ? {} : { password });
+  const overrides = password === undefined ? {} : { password };
+  return settings.redisCluster
+    ? createRedisCluster(settings.redisUrl, overrides)
+    : createRedisClient(settings.redisUrl, overrides);
 }

@@ -70,6 +70,10 @@ describe('loadAnalyticsConfig', () => {
 
 describe('loadQueryConfig', () => {
   it('needs only REDIS_URL', () => {
-    expect(loadQueryConfig(base)).toEqual({ redisUrl: base.REDIS_URL, redisKeyPrefix: 'surge' });
+    expect(loadQueryConfig(base)).toEqual({
+      redisUrl: base.REDIS_URL,
+      redisCluster: false,
+      redisKeyPrefix: 'surge',
+    });
   });
 });

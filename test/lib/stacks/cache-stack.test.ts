@@ -34,4 +34,32 @@ describe('cache stack', () => {
       .template('cache')
       .hasResource('AWS::ElastiCache::ReplicationGroup', { DeletionPolicy: 'Retain' });
   });
+
+  it('offers ElastiCache Serverless with an RBAC user limited to Surge keys, and cluster-aware clients', () => {
+    const stage = synthStage('dev', { cache: { mode: 'serverless' } });
+    const template = stage.template('cache');
+    template.resourceCountIs('AWS::ElastiCache::ReplicationGroup', 0);
+    template.hasResourceProperties('AWS::ElastiCache::ServerlessCache', {
+      Engine: 'valkey',
+      KmsKeyId: Match.anyValue(),
+      UserGroupId: Match.anyValue(),
+    });
+    template.hasResourceProperties('AWS::ElastiCache::User', {
+      UserName: 'surge',
+      AccessString: 'on ~surge:* +@all',
+      AuthenticationMode: { Type: 'password', Passwords: Match.anyValue() },
+    });
+    template.hasResourceProperties('AWS::ElastiCache::User', {
+      UserName: 'default',
+      AccessString: 'off -@all',
+    });
+    for (const stack of ['processing', 'api'] as const) {
+      stage.template(stack).hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ REDIS_CLUSTER: 'true' }) },
+      });
+    }
+    stage
+      .template('processing')
+      .hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ThrottledCmds' });
+  });
 });
