@@ -1,31 +1,27 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freePort } from '../ports';
 import { ensureSystemPackages } from '../system-deps';
 
 export interface LocalRedis {
   readonly url: string;
   readonly port: number;
-  /** Stops the server and starts a new, empty one on the same port (no persistence: a crash loses all). */
+  /** Stops the server and starts it again on the same port: empty, unless started durable. */
   restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
-async function launch(port: number): Promise<ChildProcess> {
+async function launch(port: number, dataDir: string | undefined): Promise<ChildProcess> {
+  const persistence =
+    dataDir === undefined
+      ? ['--appendonly', 'no']
+      : ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dataDir];
   const child = spawn(
     'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--protected-mode',
-      'yes',
-    ],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--protected-mode', 'yes', ...persistence],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -56,20 +52,25 @@ async function terminate(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** Starts a throwaway redis-server on a free loopback port. */
-export async function startRedis(): Promise<LocalRedis> {
+/**
+ * Starts a throwaway redis-server on a free loopback port. `durable` keeps an fsync'ed
+ * append-only file in a temporary folder, so that a restart keeps the data.
+ */
+export async function startRedis(options: { durable?: boolean } = {}): Promise<LocalRedis> {
   ensureSystemPackages(['redis-server']);
   const port = await freePort();
-  let child = await launch(port);
+  const dataDir = options.durable ? mkdtempSync(join(tmpdir(), 'surge-redis-')) : undefined;
+  let child = await launch(port, dataDir);
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     async restart() {
       await terminate(child);
-      child = await launch(port);
+      child = await launch(port, dataDir);
     },
     async stop() {
       await terminate(child);
+      if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

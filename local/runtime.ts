@@ -1,0 +1,223 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Kafka, logLevel } from 'kafkajs';
+import { type AnalyticsContainer, createAnalyticsContainer } from '../functions/analytics/container';
+import { createAnalyticsHandler } from '../functions/analytics/handler';
+import { createQueryHandler } from '../functions/query/handler';
+import type { StageConfig } from '../lib/config/stage-config';
+import { type BatchHandler, EventSourceEmulator, type FailedBatch } from './event-source/emulator';
+import { type MockKafka, startMockKafka } from './kafka/mock-cluster';
+import { startQueryServer } from './query-server';
+import { type LocalRedis, startRedis } from './redis/redis-server';
+
+export interface RuntimeOptions {
+  /** Stage settings: batch size, window, concurrency, retries, record age, bisect, failure destination. */
+  readonly config: StageConfig;
+  /** @default process.env.KAFKA_BROKERS, else a mock cluster started here */
+  readonly kafkaBrokers?: string;
+  /** @default process.env.REDIS_URL, else a redis-server started here */
+  readonly redisUrl?: string;
+  /** Start redis-server with an fsync'ed append-only file, so a restart keeps the aggregates. @default false */
+  readonly durableRedis?: boolean;
+  /** @default 3000; 0 picks a free port */
+  readonly port?: number;
+  /** Wraps the analytics handler, e.g. to inject failures in tests. @default - the handler as is */
+  readonly wrapHandler?: (handler: BatchHandler) => BatchHandler;
+  readonly maxBufferedRecords?: number;
+  readonly onLog?: (message: string) => void;
+}
+
+export interface LagSample {
+  readonly perPartition: number[];
+  readonly total: number;
+}
+
+/** The whole pipeline on this machine: broker, Redis, the mapping emulator, both handlers, the API. */
+export class LocalRuntime {
+  readonly emulator: EventSourceEmulator;
+  maxLag = 0;
+  private lagTimer: NodeJS.Timeout | undefined;
+  private lastLag: LagSample = { perPartition: [], total: 0 };
+
+  private constructor(
+    readonly config: StageConfig,
+    readonly brokers: string[],
+    readonly redisUrl: string,
+    readonly queryUrl: string,
+    private readonly server: Server,
+    private readonly container: AnalyticsContainer,
+    private readonly started: { kafka?: MockKafka; redis?: LocalRedis },
+    emulator: (runtime: LocalRuntime) => EventSourceEmulator,
+  ) {
+    this.emulator = emulator(this);
+  }
+
+  get kafka(): MockKafka | undefined {
+    return this.started.kafka;
+  }
+
+  get redis(): LocalRedis | undefined {
+    return this.started.redis;
+  }
+
+  get lag(): LagSample {
+    return this.lastLag;
+  }
+
+  static async start(options: RuntimeOptions): Promise<LocalRuntime> {
+    const { config } = options;
+    const started: { kafka?: MockKafka; redis?: LocalRedis } = {};
+    const cleanup = async () => {
+      await Promise.allSettled([started.kafka?.stop(), started.redis?.stop()]);
+    };
+    try {
+      let brokers = options.kafkaBrokers ?? process.env.KAFKA_BROKERS;
+      if (!brokers) {
+        started.kafka = await startMockKafka({
+          topics: Object.values(config.topics).map((name) => ({ name, partitions: config.kafka.partitions })),
+        });
+        brokers = started.kafka.bootstrapServers;
+      }
+      let redisUrl = options.redisUrl ?? process.env.REDIS_URL;
+      if (!redisUrl) {
+        started.redis = await startRedis({ durable: options.durableRedis ?? false });
+        redisUrl = started.redis.url;
+      }
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        REDIS_URL: redisUrl,
+        KAFKA_BROKERS: brokers,
+        // The mock cluster names no usable controller, which idempotent producers need.
+        KAFKA_IDEMPOTENT: started.kafka ? 'false' : (process.env.KAFKA_IDEMPOTENT ?? 'true'),
+        TOPIC_INPUT: config.topics.input,
+        TOPIC_SUMMARIES: config.topics.summaries,
+        TOPIC_ALERTS: config.topics.alerts,
+        TOPIC_DEAD_LETTER: config.topics.deadLetter,
+        ALERT_TEMPERATURE_THRESHOLD: String(config.analytics.alertTemperatureThreshold),
+        WINDOW_TTL_SECONDS: String(config.analytics.windowTtlSeconds),
+      };
+      const container = createAnalyticsContainer(env);
+      const analytics = createAnalyticsHandler({ container: () => container }) as BatchHandler;
+      const handler = options.wrapHandler ? options.wrapHandler(analytics) : analytics;
+      const query = createQueryHandler({
+        reader: async () => {
+          const { connectRedis } = await import('../functions/shared/redis/connect');
+          const { RedisAnalyticsStore } = await import('../functions/shared/redis/analytics-store');
+          return new RedisAnalyticsStore(await connectRedis({ redisUrl: redisUrl as string }), {
+            keyPrefix: container.config.redisKeyPrefix,
+            windowTtlSeconds: config.analytics.windowTtlSeconds,
+          });
+        },
+      });
+      const server = await startQueryServer(query, options.port ?? 3000);
+      const { port } = server.address() as AddressInfo;
+      const brokerList = brokers.split(',');
+      const es = config.eventSource;
+      const runtime = new LocalRuntime(
+        config,
+        brokerList,
+        redisUrl,
+        `http://127.0.0.1:${port}`,
+        server,
+        container,
+        started,
+        (self) =>
+          new EventSourceEmulator({
+            brokers: brokerList,
+            topic: config.topics.input,
+            consumerGroupId: es.consumerGroupId,
+            startingPosition: es.startingPosition,
+            batchSize: es.batchSize,
+            batchingWindowMs: es.maxBatchingWindowSeconds * 1_000,
+            // Like AWS: one invocation per partition at most, and no more than reserved concurrency.
+            maxConcurrency: Math.min(config.kafka.partitions, config.analytics.reservedConcurrency),
+            retryAttempts: es.retryAttempts,
+            maxRecordAgeMs: es.maxRecordAgeSeconds < 0 ? -1 : es.maxRecordAgeSeconds * 1_000,
+            bisectBatchOnError: es.bisectBatchOnError,
+            reportBatchItemFailures: es.reportBatchItemFailures,
+            timeoutMs: config.analytics.timeoutSeconds * 1_000,
+            handler,
+            onFailure: (batch) => self.toFailureDestination(batch),
+            maxBufferedRecords: options.maxBufferedRecords,
+            onLog: options.onLog,
+          }),
+      );
+      await runtime.emulator.start();
+      runtime.lagTimer = setInterval(() => {
+        runtime.sampleLag().catch(() => undefined);
+      }, 500);
+      return runtime;
+    } catch (error) {
+      await cleanup();
+      throw error;
+    }
+  }
+
+  /** Lag of the mapping's consumer group on the input topic, per partition. */
+  async sampleLag(): Promise<LagSample> {
+    const admin = new Kafka({ brokers: this.brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const topic = this.config.topics.input;
+      const [ends, [group]] = await Promise.all([
+        admin.fetchTopicOffsets(topic),
+        admin.fetchOffsets({ groupId: this.config.eventSource.consumerGroupId, topics: [topic] }),
+      ]);
+      const committed = new Map((group?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+      const perPartition = ends
+        .sort((a, b) => a.partition - b.partition)
+        .map((p) => Number(p.high) - Math.max(committed.get(p.partition) ?? -1, Number(p.low)));
+      const total = perPartition.reduce((a, b) => a + b, 0);
+      this.maxLag = Math.max(this.maxLag, total);
+      this.lastLag = { perPartition, total };
+      return this.lastLag;
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** The mapping's on-failure destination, as configured for the stage. */
+  private async toFailureDestination(batch: FailedBatch): Promise<void> {
+    const destination = this.config.eventSource.onFailure;
+    if (destination !== 'kafka') {
+      // No SQS here: the batch is reported, and skipped as AWS would after its retries.
+      process.stderr.write(
+        `failed batch skipped (${destination}): ${batch.topic}-${batch.partition} offsets ${batch.records[0]?.offset}..${batch.records.at(-1)?.offset}: ${batch.error}\n`,
+      );
+      return;
+    }
+    const producer = new Kafka({ brokers: this.brokers, logLevel: logLevel.NOTHING }).producer({
+      idempotent: false,
+    });
+    await producer.connect();
+    try {
+      await producer.send({
+        topic: this.config.topics.deadLetter,
+        acks: -1,
+        messages: batch.records.map((record) => ({
+          key: record.key,
+          value: record.value,
+          headers: {
+            ...record.headers,
+            'x-reason': 'BATCH_FAILED',
+            'x-error': batch.error,
+            'x-source-topic': batch.topic,
+            'x-source-partition': String(batch.partition),
+            'x-source-offset': record.offset,
+          },
+        })),
+      });
+    } finally {
+      await producer.disconnect();
+    }
+  }
+
+  /** Finishes in-flight batches, commits, and stops everything it started. */
+  async stop(): Promise<void> {
+    if (this.lagTimer) clearInterval(this.lagTimer);
+    await this.emulator.stop();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.container.close();
+    await Promise.allSettled([this.started.kafka?.stop(), this.started.redis?.stop()]);
+  }
+}

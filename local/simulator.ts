@@ -1,0 +1,96 @@
+import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import type { QuarantineReason } from '../functions/analytics/telemetry';
+import { SchemaRegistry } from '../functions/shared/avro/schema-registry';
+import {
+  BAD_RECORD_KINDS,
+  badValue,
+  encodeReading,
+  random,
+  type SchemaChoice,
+  TelemetryGenerator,
+} from '../functions/simulator/generator';
+import { GroundTruth } from '../functions/simulator/ground-truth';
+
+export interface SimulatorOptions {
+  readonly brokers: readonly string[];
+  readonly topic: string;
+  readonly devices: number;
+  readonly events: number;
+  /** Events per second; 0 for as fast as the broker takes them. */
+  readonly rate: number;
+  /** Share of records made bad, cycling through every quarantine reason. */
+  readonly badRatio: number;
+  readonly schema?: SchemaChoice;
+  readonly seed?: number;
+  readonly idempotent?: boolean;
+  readonly onProgress?: (produced: number) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface SimulatorResult {
+  readonly produced: number;
+  readonly bad: Readonly<Partial<Record<QuarantineReason, number>>>;
+  readonly truth: GroundTruth;
+}
+
+const CHUNK = 1_000;
+
+/**
+ * Produces telemetry for a fleet, keyed by deviceId, paced to `rate`, with bad records injected
+ * at `badRatio`; returns the ground truth of what it sent. Stops early when `signal` aborts.
+ */
+export async function simulate(options: SimulatorOptions): Promise<SimulatorResult> {
+  const registry = SchemaRegistry.fromDirectory();
+  const generator = new TelemetryGenerator({
+    devices: options.devices,
+    seed: options.seed ?? 42,
+    schema: options.schema,
+  });
+  const chance = random((options.seed ?? 42) ^ 0xbad);
+  const truth = new GroundTruth();
+  const bad: Partial<Record<QuarantineReason, number>> = {};
+  const producer: Producer = new Kafka({
+    clientId: 'surge-simulator',
+    brokers: [...options.brokers],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 12, initialRetryTime: 100, maxRetryTime: 2_000 },
+  }).producer({
+    idempotent: options.idempotent ?? false,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  const started = Date.now();
+  let produced = 0;
+  let badCount = 0;
+  try {
+    while (produced < options.events && !options.signal?.aborted) {
+      const size = Math.min(CHUNK, options.events - produced);
+      const messages = [];
+      for (let i = 0; i < size; i++) {
+        const generated = generator.reading();
+        const kind =
+          chance() < options.badRatio ? BAD_RECORD_KINDS[badCount++ % BAD_RECORD_KINDS.length] : undefined;
+        if (kind === undefined) {
+          truth.add(generated.reading);
+          messages.push({ key: generated.reading.deviceId, value: encodeReading(registry, generated) });
+        } else {
+          truth.quarantine(kind);
+          bad[kind] = (bad[kind] ?? 0) + 1;
+          messages.push({ key: generated.reading.deviceId, value: badValue(registry, generated, kind) });
+        }
+      }
+      await producer.send({ topic: options.topic, acks: -1, compression: CompressionTypes.None, messages });
+      produced += size;
+      options.onProgress?.(produced);
+      if (options.rate > 0) {
+        const due = started + (produced / options.rate) * 1_000;
+        const wait = due - Date.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  return { produced, bad, truth };
+}

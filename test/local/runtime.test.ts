@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import type { FleetStats } from '../../functions/shared/model';
+import type { GroundTruth } from '../../functions/simulator/ground-truth';
+import { loadStageConfig } from '../../lib/config/stage-config';
+import type { BatchHandler } from '../../local/event-source/emulator';
+import { LocalRuntime, type RuntimeOptions } from '../../local/runtime';
+import { simulate } from '../../local/simulator';
+import { expectAggregatesEqual } from '../support/expected-aggregates';
+import { readTopic } from '../support/infrastructure';
+
+const PARTITIONS = 3;
+
+async function until(condition: () => boolean | Promise<boolean>, what: string, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function config(overrides: Record<string, unknown> = {}) {
+  return loadStageConfig('dev', {
+    kafka: { partitions: PARTITIONS },
+    eventSource: { batchSize: 500, ...(overrides.eventSource as object) },
+  });
+}
+
+async function withRuntime<T>(
+  options: Omit<RuntimeOptions, 'port'>,
+  body: (runtime: LocalRuntime) => Promise<T>,
+): Promise<T> {
+  const runtime = await LocalRuntime.start({ ...options, port: 0, kafkaBrokers: '', redisUrl: '' });
+  try {
+    return await body(runtime);
+  } finally {
+    await runtime.stop();
+  }
+}
+
+/** Every device through the HTTP query API, and the fleet totals, equal the simulator's ground truth. */
+async function expectMatchesTruth(runtime: LocalRuntime, truth: GroundTruth): Promise<void> {
+  for (const id of truth.deviceIds()) {
+    const response = await fetch(`${runtime.queryUrl}/devices/${id}`);
+    expect(response.status).toBe(200);
+    expectAggregatesEqual(await response.json(), truth.device(id));
+  }
+  const stats = (await (await fetch(`${runtime.queryUrl}/stats`)).json()) as FleetStats;
+  const file = truth.toJSON();
+  expect(stats.records).toBe(file.records);
+  expect(stats.devices).toBe(file.devices.length);
+  for (const [reason, count] of Object.entries(stats.quarantined))
+    expect(count).toBe(file.quarantined[reason as never] ?? 0);
+}
+
+describe('local runtime', () => {
+  it('runs 20,000 events with bad records to exactly the ground truth, and the DLQ holds exactly the bad ones', async () => {
+    await withRuntime({ config: config() }, async (runtime) => {
+      const result = await simulate({
+        brokers: runtime.brokers,
+        topic: 'iot-data',
+        devices: 200,
+        events: 20_000,
+        rate: 0,
+        badRatio: 0.02,
+      });
+      await until(() => runtime.emulator.stats.committed === 20_000, 'all events processed');
+      await expectMatchesTruth(runtime, result.truth);
+
+      const dead = await readTopic(runtime.brokers.join(','), 'iot-data-dlq');
+      const byReason: Record<string, number> = {};
+      for (const message of dead)
+        byReason[message.headers['x-reason'] as string] =
+          (byReason[message.headers['x-reason'] as string] ?? 0) + 1;
+      expect(byReason).toEqual(result.bad);
+      const positions = new Set(
+        dead.map((m) => `${m.headers['x-source-partition']}@${m.headers['x-source-offset']}`),
+      );
+      expect(positions.size).toBe(dead.length);
+    });
+  }, 120_000);
+
+  it('stays exact through handler failures, a Redis restart and a broker outage', async () => {
+    let invocation = 0;
+    // Fails some invocations before the handler runs, and some after it has applied everything:
+    // the redelivery of those must not count twice.
+    const wrapHandler =
+      (handler: BatchHandler): BatchHandler =>
+      async (event, context) => {
+        invocation++;
+        if (invocation % 7 === 0) throw new Error('injected failure before processing');
+        const result = await handler(event, context);
+        if (invocation % 11 === 0) throw new Error('injected failure after processing');
+        return result;
+      };
+    const unlimited = config({ eventSource: { retryAttempts: -1, maxRecordAgeSeconds: -1, batchSize: 200 } });
+    await withRuntime({ config: unlimited, wrapHandler, durableRedis: true }, async (runtime) => {
+      const production = simulate({
+        brokers: runtime.brokers,
+        topic: 'iot-data',
+        devices: 100,
+        events: 20_000,
+        rate: 8_000,
+        badRatio: 0.01,
+      });
+      await until(() => runtime.emulator.stats.committed > 4_000, 'a quarter processed');
+      await runtime.redis?.restart();
+      await until(() => runtime.emulator.stats.committed > 9_000, 'half processed');
+      await runtime.kafka?.setBrokerDown(-1);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await runtime.kafka?.setBrokerUp(-1);
+      const result = await production;
+      await until(() => runtime.emulator.stats.committed === 20_000, 'all events processed', 90_000);
+      expect(runtime.emulator.stats.failedInvocations).toBeGreaterThan(0);
+      expect(runtime.emulator.stats.toFailureDestination).toBe(0);
+      await expectMatchesTruth(runtime, result.truth);
+    });
+  }, 180_000);
+
+  it('keeps memory bounded when producers outrun a slow handler, and the lag drains afterwards', async () => {
+    const slow =
+      (handler: BatchHandler): BatchHandler =>
+      async (event, context) => {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        return handler(event, context);
+      };
+    const maxBufferedRecords = 300;
+    await withRuntime(
+      { config: config({ eventSource: { batchSize: 100 } }), wrapHandler: slow, maxBufferedRecords },
+      async (runtime) => {
+        const heapBefore = process.memoryUsage().heapUsed;
+        let heapPeak = heapBefore;
+        const sampler = setInterval(() => {
+          heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
+        }, 50);
+        try {
+          await simulate({
+            brokers: runtime.brokers,
+            topic: 'iot-data',
+            devices: 50,
+            events: 30_000,
+            rate: 0,
+            badRatio: 0,
+          });
+          const lagWhenProduced = (await runtime.sampleLag()).total;
+          expect(lagWhenProduced).toBeGreaterThan(5_000);
+          await until(async () => (await runtime.sampleLag()).total === 0, 'the lag to drain', 90_000);
+        } finally {
+          clearInterval(sampler);
+        }
+        // Stated bound: at most maxBufferedRecords per partition in memory, and well under 256 MB of heap growth.
+        expect(runtime.emulator.stats.maxBuffered).toBeLessThanOrEqual(maxBufferedRecords * PARTITIONS);
+        expect(runtime.emulator.stats.pauses).toBeGreaterThan(0);
+        expect(heapPeak - heapBefore).toBeLessThan(256 * 1024 * 1024);
+        expect(runtime.emulator.stats.committed).toBe(30_000);
+      },
+    );
+  }, 180_000);
+});
