@@ -14,3 +14,21 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** A free port whose companion `port + offset` is free too (a Redis Cluster node's bus port). */
+export async function freePortWithCompanion(offset: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await freePort();
+    if (port + offset <= 65_535 && (await canBind(port + offset))) return port;
+  }
+  throw new Error(`no free port with a free companion port ${offset} above it`);
+}

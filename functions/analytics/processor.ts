@@ -70,22 +70,38 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
 
     const byDevice = groupByDevice(accepted);
     const byPartition = groupByPartition(classified);
-    const storeStart = performance.now();
-    const applied = await applyExactlyOnce(store, byDevice, byPartition);
-    const storeMs = performance.now() - storeStart;
 
-    const messages: OutboundMessage[] = [];
-    for (const record of quarantined) messages.push(deadLetterMessage(record, config.topics));
+    // Dead letters and alerts do not depend on the store: they are published while it works.
+    const early: OutboundMessage[] = [];
+    for (const record of quarantined) early.push(deadLetterMessage(record, config.topics));
     let alerts = 0;
     for (const record of accepted) {
       const reasons = alertReasons(record, config.alertTemperatureThreshold);
       if (reasons.length === 0) continue;
-      messages.push(alertMessage(record, reasons, config.alertTemperatureThreshold, config.topics, registry));
+      early.push(alertMessage(record, reasons, config.alertTemperatureThreshold, config.topics, registry));
       alerts++;
     }
-    for (const state of applied.states) messages.push(summaryMessage(state, config.topics, registry));
     const publishStart = performance.now();
-    await publisher.publish(messages);
+    const publishedEarly = publisher.publish(early);
+    // Settled either way before this function returns; its failure is reported below.
+    publishedEarly.catch(() => undefined);
+
+    // Summaries are encoded part by part while the store still works on the rest of the batch,
+    // then sent in one request (several small produce requests cost more than they overlap).
+    const summaries: OutboundMessage[] = [];
+    const onStates = (states: DeviceState[]) => {
+      for (const state of states) summaries.push(summaryMessage(state, config.topics, registry));
+    };
+    const storeStart = performance.now();
+    let applied: Applied;
+    try {
+      applied = await applyExactlyOnce(store, byDevice, byPartition, onStates);
+    } catch (error) {
+      await publishedEarly.catch(() => undefined);
+      throw error;
+    }
+    const storeMs = performance.now() - storeStart;
+    await Promise.all([publishedEarly, publisher.publish(summaries)]);
     const publishMs = performance.now() - publishStart;
 
     const byReason: Partial<Record<QuarantineReason, number>> = {};
@@ -105,7 +121,6 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
 }
 
 interface Applied {
-  readonly states: DeviceState[];
   readonly records: number;
   readonly storeCalls: number;
 }
@@ -136,6 +151,7 @@ async function applyExactlyOnce(
   store: AnalyticsStore,
   byDevice: Map<string, AcceptedRecord[]>,
   byPartition: Map<string, Classified[]>,
+  onStates: (states: DeviceState[]) => void,
 ): Promise<Applied> {
   let devices: DeviceDelta[] = [];
   for (const [deviceId, group] of byDevice) {
@@ -148,7 +164,6 @@ async function applyExactlyOnce(
     if (delta !== undefined) partitions.push(delta);
   }
 
-  const states: DeviceState[] = [];
   let records = 0;
   let storeCalls = 0;
   while (devices.length > 0 || partitions.length > 0) {
@@ -158,7 +173,7 @@ async function applyExactlyOnce(
       );
     }
     storeCalls++;
-    const result = await store.apply({ devices, partitions });
+    const result = await store.apply({ devices, partitions }, onStates);
     const retryDevices: DeviceDelta[] = [];
     result.devices.forEach((outcome: DeviceOutcome, i) => {
       const delta = devices[i] as DeviceDelta;
@@ -170,7 +185,6 @@ async function applyExactlyOnce(
         return;
       }
       if (outcome.kind === 'applied') records += delta.count;
-      states.push(outcome.state);
     });
     const retryPartitions: PartitionDelta[] = [];
     result.partitions.forEach((outcome: PartitionOutcome, i) => {
@@ -182,5 +196,5 @@ async function applyExactlyOnce(
     devices = retryDevices;
     partitions = retryPartitions;
   }
-  return { states, records, storeCalls };
+  return { records, storeCalls };
 }

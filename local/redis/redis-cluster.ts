@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '../ports';
+import { freePortWithCompanion } from '../ports';
 import { ensureSystemPackages } from '../system-deps';
 
 const run = promisify(execFile);
@@ -50,7 +50,8 @@ export async function startRedisCluster(masters = 3): Promise<LocalRedisCluster>
   };
   try {
     for (let i = 0; i < masters; i++) {
-      const port = await freePort();
+      // Each node also listens on its cluster bus port, port + 10000.
+      const port = await freePortWithCompanion(10_000);
       ports.push(port);
       const child = spawn(
         'redis-server',

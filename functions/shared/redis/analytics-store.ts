@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
 import { type ChainableCommander, Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { DeviceDelta, PartitionDelta } from '../../analytics/aggregate';
@@ -5,7 +6,8 @@ import { QUARANTINE_REASONS, type QuarantineReason } from '../../analytics/telem
 import { RedisError } from '../errors';
 import type { DeviceState, FleetStats, WindowState } from '../model';
 import { type KeySpace, keySpace } from './keys';
-import { APPLIED, APPLY_DEVICE_LUA, APPLY_STATS_LUA, DEVICE_FIELDS, DUPLICATE, PARTIAL } from './scripts';
+import { type Packable, pack, unpack } from './msgpack';
+import { APPLIED, APPLY_DEVICE_LUA, APPLY_STATS_LUA, DUPLICATE, PARTIAL, STATE, WINDOW } from './scripts';
 
 export type DeviceOutcome =
   | { readonly kind: 'applied' | 'duplicate'; readonly state: DeviceState }
@@ -27,7 +29,11 @@ export interface ApplyResult {
 
 /** The analytics processor's port to its store: one call, one round trip. */
 export interface AnalyticsStore {
-  apply(plan: ApplyPlan): Promise<ApplyResult>;
+  /**
+   * Applies the plan. `onStates` receives device states as soon as a part of the batch has been
+   * applied (or found applied already), so their summaries can be published while the rest runs.
+   */
+  apply(plan: ApplyPlan, onStates?: (states: DeviceState[]) => void): Promise<ApplyResult>;
 }
 
 /** The query API's port to its store. */
@@ -37,11 +43,20 @@ export interface AnalyticsReader {
   stats(): Promise<FleetStats>;
 }
 
-type ScriptCaller = (numKeys: number, ...args: (string | number)[]) => unknown;
-type Pipeline = ChainableCommander & { surgeApplyDevice: ScriptCaller; surgeApplyStats: ScriptCaller };
+type Pipeline = ChainableCommander;
 
 /** A standalone Redis (replication group, cluster mode disabled) or a Redis Cluster (ElastiCache Serverless). */
 export type RedisClient = Redis | Cluster;
+
+const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+const DEVICE_SHA = sha1(APPLY_DEVICE_LUA);
+const STATS_SHA = sha1(APPLY_STATS_LUA);
+
+/** Redis lost the scripts (restart, failover): load them and send the batch again. */
+class ScriptsMissing extends Error {}
+
+/** Commands per socket write when a batch is sent; see execute(). */
+const WRITE_CHUNK = 128;
 
 function isCluster(client: RedisClient): client is Cluster {
   return client.isCluster;
@@ -51,6 +66,8 @@ function isCluster(client: RedisClient): client is Cluster {
 interface Queued {
   readonly key: string;
   add(pipeline: Pipeline): void;
+  /** Turns the reply into its outcome as soon as the command's chunk has answered. */
+  parse?(reply: unknown): unknown;
 }
 
 export interface RedisStoreOptions {
@@ -108,25 +125,74 @@ export function createRedisCluster(url: string, overrides: RedisOptions = {}): C
   return client;
 }
 
-/** A device hash's fields, in DEVICE_FIELDS order, as the state readers see. */
+/**
+ * The last reading as the scripts carry it: [ts, temperature, humidity, battery, status, location,
+ * firmware], location [lat, lon] or [] (a nil would leave a hole that Lua re-packs as a map).
+ */
+function lastReadingTuple(last: DeviceDelta['last']): Packable {
+  return [
+    last.ts,
+    last.temperature,
+    last.humidity,
+    last.battery,
+    last.status,
+    last.location === null ? [] : [last.location.lat, last.location.lon],
+    last.firmware,
+  ];
+}
+
+function readLastReading(tuple: unknown[]): DeviceState['last'] {
+  const [ts, temperature, humidity, battery, status, location, firmware] = tuple as [
+    number,
+    number,
+    number,
+    number,
+    DeviceState['last']['status'],
+    [number, number] | [],
+    string,
+  ];
+  return {
+    ts,
+    temperature,
+    humidity,
+    battery,
+    status,
+    location: location.length === 2 ? { lat: location[0], lon: location[1] } : null,
+    firmware,
+  };
+}
+
+/** A device's packed state (see STATE in scripts.ts) as readers see it. */
 export function parseDeviceState(
   deviceId: string,
-  values: readonly (string | null)[],
+  packed: Buffer | null | undefined,
 ): DeviceState | undefined {
-  const [n, tmin, tmax, tsum, hmin, hmax, hsum, bmin, ok, warn, fail, fts, lts, , last] = values;
-  if (n == null || last == null) return undefined;
-  const count = Number(n);
-  const lastReading = JSON.parse(last) as DeviceState['last'];
+  if (packed == null) return undefined;
+  const state = unpack(packed) as number[];
+  const count = state[STATE.count] as number;
+  const last = readLastReading(state[STATE.last] as unknown as unknown[]);
   return {
     deviceId,
     count,
-    firstTs: toNumber(fts),
-    lastTs: toNumber(lts),
-    temperature: { min: toNumber(tmin), max: toNumber(tmax), mean: toNumber(tsum) / count },
-    humidity: { min: toNumber(hmin), max: toNumber(hmax), mean: toNumber(hsum) / count },
-    battery: { min: toNumber(bmin), last: lastReading.battery },
-    status: { OK: toNumber(ok), WARN: toNumber(warn), FAIL: toNumber(fail) },
-    last: lastReading,
+    firstTs: state[STATE.firstTs] as number,
+    lastTs: state[STATE.lastTs] as number,
+    temperature: {
+      min: state[STATE.tMin] as number,
+      max: state[STATE.tMax] as number,
+      mean: (state[STATE.tSum] as number) / count,
+    },
+    humidity: {
+      min: state[STATE.hMin] as number,
+      max: state[STATE.hMax] as number,
+      mean: (state[STATE.hSum] as number) / count,
+    },
+    battery: { min: state[STATE.bMin] as number, last: last.battery },
+    status: {
+      OK: state[STATE.ok] as number,
+      WARN: state[STATE.warn] as number,
+      FAIL: state[STATE.fail] as number,
+    },
+    last,
   };
 }
 
@@ -135,7 +201,9 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
   private readonly keys: KeySpace;
   private readonly windowTtlMs: number;
 
-  private readonly scripted = new WeakSet<Redis | Cluster>();
+  /** Connections known to hold the scripts; a (re)connection may not, so 'ready' forgets it. */
+  private readonly loaded = new WeakSet<Redis>();
+  private readonly watched = new WeakSet<Redis>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -143,22 +211,38 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
   ) {
     this.keys = keySpace(options.keyPrefix);
     this.windowTtlMs = Math.round(options.windowTtlSeconds * 1000);
-    this.defineScripts(redis);
   }
 
-  async apply(plan: ApplyPlan): Promise<ApplyResult> {
+  async apply(plan: ApplyPlan, onStates?: (states: DeviceState[]) => void): Promise<ApplyResult> {
     const commands: Queued[] = plan.devices.map((delta) => this.deviceCommand(delta));
     if (plan.partitions.length > 0) {
       const args = this.statsArgs(plan.partitions);
-      commands.push({ key: this.keys.stats, add: (p) => p.surgeApplyStats(1, this.keys.stats, ...args) });
+      commands.push({ key: this.keys.stats, add: (p) => p.evalsha(STATS_SHA, 1, this.keys.stats, ...args) });
     }
     if (plan.devices.length > 0) {
       const ids = plan.devices.map((d) => d.deviceId);
       commands.push({ key: this.keys.devices, add: (p) => p.sadd(this.keys.devices, ...ids) });
     }
+    const onChunk =
+      onStates &&
+      ((values: unknown[]) => {
+        const states: DeviceState[] = [];
+        for (const value of values) {
+          const outcome = value as DeviceOutcome | undefined;
+          if (outcome?.kind === 'applied' || outcome?.kind === 'duplicate') states.push(outcome.state);
+        }
+        if (states.length > 0) onStates(states);
+      });
 
-    const replies = await this.execute(commands, 'apply a batch');
-    const devices = plan.devices.map((delta, i) => this.deviceOutcome(delta, replies[i]));
+    let replies: unknown[];
+    try {
+      replies = await this.execute(commands, 'apply a batch', onChunk);
+    } catch (error) {
+      if (!(error instanceof ScriptsMissing)) throw error;
+      // Every script is idempotent, so sending the whole batch again is safe.
+      replies = await this.execute(commands, 'apply a batch', onChunk);
+    }
+    const devices = replies.slice(0, plan.devices.length) as DeviceOutcome[];
     const partitions =
       plan.partitions.length === 0
         ? []
@@ -174,11 +258,8 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
   }
 
   async device(deviceId: string): Promise<DeviceState | undefined> {
-    const values = await this.run(
-      () => this.redis.hmget(this.keys.device(deviceId), ...DEVICE_FIELDS),
-      'read a device',
-    );
-    return parseDeviceState(deviceId, values);
+    const packed = await this.run(() => this.redis.getBuffer(this.keys.device(deviceId)), 'read a device');
+    return parseDeviceState(deviceId, packed);
   }
 
   async windows(deviceId: string, from: number, to: number): Promise<WindowState[]> {
@@ -186,22 +267,26 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
     const starts = await this.run(() => this.redis.zrangebyscore(index, from, to), 'read window index');
     if (starts.length === 0) return [];
     const pipeline = this.redis.pipeline();
-    for (const start of starts)
-      pipeline.hmget(this.keys.window(deviceId, Number(start)), 'c', 'mn', 'mx', 's');
+    for (const start of starts) pipeline.getBuffer(this.keys.window(deviceId, Number(start)));
     const replies = await this.run(() => pipeline.exec(), 'read windows');
     const windows: WindowState[] = [];
     const expired: string[] = [];
     starts.forEach((start, i) => {
-      const [c, mn, mx, s] = this.reply(replies, i) as (string | null)[];
-      if (c == null) {
+      const packed = this.reply(replies, i) as Buffer | null;
+      if (packed == null) {
         expired.push(start);
         return;
       }
-      const count = Number(c);
+      const window = unpack(packed) as number[];
+      const count = window[WINDOW.count] as number;
       windows.push({
         start: Number(start),
         count,
-        temperature: { min: toNumber(mn), max: toNumber(mx), mean: toNumber(s) / count },
+        temperature: {
+          min: window[WINDOW.min] as number,
+          max: window[WINDOW.max] as number,
+          mean: (window[WINDOW.sum] as number) / count,
+        },
       });
     });
     // Windows expire on their own; their index entries are dropped when a reader meets them.
@@ -224,14 +309,13 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
    * Runs a batch's commands in one round trip: one pipeline on a standalone Redis; on a cluster,
    * one pipeline per node that owns some of the commands' slots, all in parallel.
    */
-  private async execute(commands: readonly Queued[], what: string): Promise<unknown[]> {
+  private async execute(
+    commands: readonly Queued[],
+    what: string,
+    onChunk?: (values: unknown[]) => void,
+  ): Promise<unknown[]> {
     const redis = this.redis;
-    if (!isCluster(redis)) {
-      const pipeline = redis.pipeline() as Pipeline;
-      for (const command of commands) command.add(pipeline);
-      const replies = await this.run(() => pipeline.exec(), what);
-      return commands.map((_, i) => this.reply(replies, i));
-    }
+    if (!isCluster(redis)) return this.executeOn(redis, commands, what, onChunk);
     await this.run(async () => {
       if (redis.status === 'wait') await redis.connect();
     }, 'connect to the cluster');
@@ -250,54 +334,103 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
     const out: unknown[] = new Array(commands.length);
     await Promise.all(
       [...byNode].map(async ([node, indices]) => {
-        this.defineScripts(node);
-        const pipeline = node.pipeline() as Pipeline;
-        for (const i of indices) commands[i]?.add(pipeline);
-        const replies = await this.run(() => pipeline.exec(), what);
+        const replies = await this.executeOn(
+          node,
+          indices.map((i) => commands[i] as Queued),
+          what,
+          onChunk,
+        );
         indices.forEach((commandIndex, j) => {
-          out[commandIndex] = this.reply(replies, j);
+          out[commandIndex] = replies[j];
         });
       }),
     );
     return out;
   }
 
-  private defineScripts(client: Redis | Cluster): void {
-    if (this.scripted.has(client)) return;
-    client.defineCommand('surgeApplyDevice', { lua: APPLY_DEVICE_LUA });
-    client.defineCommand('surgeApplyStats', { lua: APPLY_STATS_LUA });
-    this.scripted.add(client);
+  /**
+   * One connection's share of a batch, written in chunks as they are built with no wait in
+   * between: Redis executes the first chunk on its own core while this one packs the next.
+   * Still a single wait for replies. The scripts ride along on a connection's first batch.
+   */
+  private async executeOn(
+    client: Redis,
+    commands: readonly Queued[],
+    what: string,
+    onChunk?: (values: unknown[]) => void,
+  ): Promise<unknown[]> {
+    if (!this.watched.has(client)) {
+      this.watched.add(client);
+      client.on('ready', () => this.loaded.delete(client));
+    }
+    const preload = this.loaded.has(client) ? 0 : 2;
+    const pending: Promise<unknown[]>[] = [];
+    let missing = false;
+    for (let start = 0; start < commands.length; start += WRITE_CHUNK) {
+      const chunk = commands.slice(start, start + WRITE_CHUNK);
+      const pipeline = client.pipeline();
+      const skip = start === 0 ? preload : 0;
+      if (skip > 0) pipeline.script('LOAD', APPLY_DEVICE_LUA).script('LOAD', APPLY_STATS_LUA);
+      for (const command of chunk) command.add(pipeline);
+      // Each chunk's replies are turned into outcomes while Redis still works on the next chunks.
+      pending.push(
+        this.run(() => pipeline.exec(), what).then((replies) => {
+          if (replies?.some(([error]) => error?.message.startsWith('NOSCRIPT'))) {
+            missing = true;
+            return [];
+          }
+          const values = chunk.map((command, i) => {
+            const reply = this.reply(replies, i + skip);
+            return command.parse ? command.parse(reply) : reply;
+          });
+          onChunk?.(values);
+          return values;
+        }),
+      );
+    }
+    const chunks = await Promise.all(pending);
+    if (missing) {
+      this.loaded.delete(client);
+      throw new ScriptsMissing('Redis has lost the scripts');
+    }
+    if (preload > 0) this.loaded.add(client);
+    return chunks.flat();
   }
 
   private deviceCommand(delta: DeviceDelta): Queued {
     const id = delta.deviceId;
     const keys = [this.keys.device(id), this.keys.windowIndex(id)];
-    const args: (string | number)[] = [delta.segments.length];
-    for (const s of delta.segments) args.push(s.topicPartition, s.minOffset, s.maxOffset);
-    args.push(
-      delta.count,
-      delta.temperature.min,
-      delta.temperature.max,
-      delta.temperature.sum,
-      delta.humidity.min,
-      delta.humidity.max,
-      delta.humidity.sum,
-      delta.batteryMin,
-      delta.status.OK,
-      delta.status.WARN,
-      delta.status.FAIL,
-      delta.firstTs,
-      delta.lastTs,
-      delta.lastOffset,
-      JSON.stringify(delta.last),
-      this.windowTtlMs,
-      delta.windows.length,
-    );
+    const windows: Packable[] = [];
     for (const w of delta.windows) {
       keys.push(this.keys.window(id, w.start));
-      args.push(w.start, w.count, w.min, w.max, w.sum);
+      windows.push([w.start, w.count, w.min, w.max, w.sum]);
     }
-    return { key: keys[0] as string, add: (p) => p.surgeApplyDevice(keys.length, ...keys, ...args) };
+    const packDelta = () =>
+      pack([
+        delta.segments.map((s) => [s.topicPartition, s.minOffset, s.maxOffset]),
+        delta.count,
+        delta.temperature.min,
+        delta.temperature.max,
+        delta.temperature.sum,
+        delta.humidity.min,
+        delta.humidity.max,
+        delta.humidity.sum,
+        delta.batteryMin,
+        delta.status.OK,
+        delta.status.WARN,
+        delta.status.FAIL,
+        delta.firstTs,
+        delta.lastTs,
+        delta.lastOffset,
+        lastReadingTuple(delta.last),
+        windows,
+      ]);
+    const ttl = this.windowTtlMs;
+    return {
+      key: keys[0] as string,
+      add: (p) => p.callBuffer('evalsha', DEVICE_SHA, keys.length, ...keys, packDelta(), ttl),
+      parse: (reply) => this.deviceOutcome(delta, reply),
+    };
   }
 
   private statsArgs(partitions: readonly PartitionDelta[]): (string | number)[] {
@@ -310,18 +443,19 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
   }
 
   private deviceOutcome(delta: DeviceDelta, reply: unknown): DeviceOutcome {
-    const [code, ...rest] = reply as [number, ...(string | null)[]];
+    const [code, ...rest] = reply as [number, ...unknown[]];
     if (code === PARTIAL) {
       return {
         kind: 'partial',
         watermarks: new Map(delta.segments.map((s, i) => [s.topicPartition, Number(rest[i] ?? -1)])),
       };
     }
-    const state = parseDeviceState(delta.deviceId, rest);
+    if (code !== APPLIED && code !== DUPLICATE) {
+      throw new RedisError(`unexpected answer ${code} from the device script`);
+    }
+    const state = parseDeviceState(delta.deviceId, rest[0] as Buffer | null);
     if (state === undefined)
       throw new RedisError(`device ${delta.deviceId} has no aggregates after its update`);
-    if (code !== APPLIED && code !== DUPLICATE)
-      throw new RedisError(`unexpected answer ${code} from the device script`);
     return { kind: code === APPLIED ? 'applied' : 'duplicate', state };
   }
 

@@ -4,11 +4,11 @@
  * Device ids match ^[A-Za-z0-9._:-]{1,128}$, so they never contain braces.
  */
 export interface KeySpace {
-  /** Hash of the device's aggregates and its per-partition watermarks. */
+  /** The device's aggregates and per-partition watermarks, packed (see STATE in scripts.ts). */
   device(deviceId: string): string;
   /** Sorted set of the device's window starts (score = start). */
   windowIndex(deviceId: string): string;
-  /** Hash of one minute window: c (count), mn, mx, s (temperature sum). */
+  /** One minute window, packed (see WINDOW in scripts.ts); expires after its TTL. */
   window(deviceId: string, start: number): string;
   /** Set of every device id seen. */
   readonly devices: string;

@@ -3,122 +3,117 @@ import { QUARANTINE_REASONS } from '../../analytics/telemetry';
 /**
  * The atomic updates. Each script touches the keys of one device (or the one stats hash) only.
  *
- * Exactly once: a device hash keeps, per source topic-partition, the highest offset applied
- * (field w:<topic-partition>). A partition is read in order, so every offset at or below that
+ * Exactly once: a device's state keeps, per source topic-partition, the highest offset applied
+ * (its watermarks). A partition is read in order, so every offset at or below that
  * watermark has been applied and every offset above it has not. A delta states the offset
  * range it covers per topic-partition; the script applies it only when the whole range lies
  * above the watermark, skips it when the whole range lies at or below it, and otherwise
  * answers PARTIAL with the watermarks so that the caller recomputes the delta from the
- * records above them. Sums are kept as doubles printed with 17 significant digits, so they
- * round-trip exactly.
+ * records above them. State travels and rests as MessagePack, whose float64 keeps sums exact.
  */
 
-/** Fields of a device hash, in the order the scripts return them. */
-export const DEVICE_FIELDS = [
-  'n',
-  'tmin',
-  'tmax',
-  'tsum',
-  'hmin',
-  'hmax',
-  'hsum',
-  'bmin',
-  'ok',
-  'warn',
-  'fail',
-  'fts',
-  'lts',
-  'lo',
-  'last',
-] as const;
+/**
+ * Layout of a device's state, a MessagePack array stored as the device key's value:
+ * count, temperature min/max/sum, humidity min/max/sum, battery min, OK/WARN/FAIL counts,
+ * first ts, last ts, last offset, last reading ([ts, temperature, humidity, battery, status,
+ * [lat, lon] or [], firmware]), watermarks ({topic-partition: offset}).
+ */
+export const STATE = {
+  count: 0,
+  tMin: 1,
+  tMax: 2,
+  tSum: 3,
+  hMin: 4,
+  hMax: 5,
+  hSum: 6,
+  bMin: 7,
+  ok: 8,
+  warn: 9,
+  fail: 10,
+  firstTs: 11,
+  lastTs: 12,
+  lastOffset: 13,
+  last: 14,
+  watermarks: 15,
+} as const;
+
+/** A minute window, a MessagePack array: count, temperature min, max, sum. */
+export const WINDOW = { count: 0, min: 1, max: 2, sum: 3 } as const;
 
 export const APPLIED = 0;
 export const DUPLICATE = 1;
 export const PARTIAL = 2;
 
 /**
- * KEYS: device hash, window index, then one key per window.
- * ARGV: S, S × (topicPartition, minOffset, maxOffset), count, tmin, tmax, tsum, hmin, hmax, hsum,
- *       bmin, ok, warn, fail, firstTs, lastTs, lastOffset, lastJson, windowTtlMs, W,
- *       W × (start, count, min, max, sum).
- * Returns {APPLIED|DUPLICATE, ...DEVICE_FIELDS} or {PARTIAL, ...watermark per segment}.
+ * KEYS: device state, window index, then one key per window of the delta.
+ * ARGV[1]: the delta as MessagePack: [segments [[topicPartition, minOffset, maxOffset]...],
+ *   count, tmin, tmax, tsum, hmin, hmax, hsum, bmin, ok, warn, fail, firstTs, lastTs, lastOffset,
+ *   last reading, windows [[start, count, min, max, sum]...]]; ARGV[2]: window TTL in ms.
+ * Returns {APPLIED|DUPLICATE, state} or {PARTIAL, watermark per segment}.
+ * MessagePack keeps doubles exact and spares the script all number parsing and formatting,
+ * which dominated its cost when the state was a hash of decimal strings.
  */
 export const APPLY_DEVICE_LUA = `
-local dev = KEYS[1]
-local S = tonumber(ARGV[1])
-local AGG = {${DEVICE_FIELDS.map((f) => `'${f}'`).join(',')}}
-local function fmt(x) return string.format('%.17g', x) end
-local wmFields = {}
+local d = cmsgpack.unpack(ARGV[1])
+local raw = redis.call('GET', KEYS[1])
+local cur = raw and cmsgpack.unpack(raw)
+local wm = cur and cur[16] or {}
+local segs = d[1]
+local S = #segs
 local fresh, stale = 0, 0
-local wms = {}
-if S > 0 then
-  for s = 1, S do wmFields[s] = 'w:' .. ARGV[3 * s - 1] end
-  wms = redis.call('HMGET', dev, unpack(wmFields))
-  for s = 1, S do
-    local wm = tonumber(wms[s]) or -1
-    if wm < tonumber(ARGV[3 * s]) then fresh = fresh + 1
-    elseif wm >= tonumber(ARGV[3 * s + 1]) then stale = stale + 1 end
-  end
+for s = 1, S do
+  local seg = segs[s]
+  local w = wm[seg[1]] or -1
+  if w < seg[2] then fresh = fresh + 1 elseif w >= seg[3] then stale = stale + 1 end
 end
-local a = 3 * S + 2
-local n = tonumber(ARGV[a])
 if fresh < S and stale < S then
   local out = {${PARTIAL}}
-  for s = 1, S do out[s + 1] = wms[s] or '-1' end
+  for s = 1, S do out[s + 1] = wm[segs[s][1]] or -1 end
   return out
 end
-local cur = redis.call('HMGET', dev, unpack(AGG))
-if S == 0 or stale == S or n == 0 then
-  table.insert(cur, 1, ${DUPLICATE})
-  return cur
+if S == 0 or stale == S or d[2] == 0 then
+  return {${DUPLICATE}, raw or false}
 end
-local tmin, tmax, tsum = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
-local hmin, hmax, hsum = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
-local bmin = tonumber(ARGV[a + 7])
-local ok, warn, fail = tonumber(ARGV[a + 8]), tonumber(ARGV[a + 9]), tonumber(ARGV[a + 10])
-local fts, lts, lo, last = tonumber(ARGV[a + 11]), tonumber(ARGV[a + 12]), tonumber(ARGV[a + 13]), ARGV[a + 14]
-if cur[1] then
-  n = n + tonumber(cur[1])
-  tmin = math.min(tmin, tonumber(cur[2]))
-  tmax = math.max(tmax, tonumber(cur[3]))
-  tsum = tsum + tonumber(cur[4])
-  hmin = math.min(hmin, tonumber(cur[5]))
-  hmax = math.max(hmax, tonumber(cur[6]))
-  hsum = hsum + tonumber(cur[7])
-  bmin = math.min(bmin, tonumber(cur[8]))
-  ok = ok + tonumber(cur[9])
-  warn = warn + tonumber(cur[10])
-  fail = fail + tonumber(cur[11])
-  fts = math.min(fts, tonumber(cur[12]))
-  local clts, clo = tonumber(cur[13]), tonumber(cur[14])
-  if lts < clts or (lts == clts and lo <= clo) then lts, lo, last = clts, clo, cur[15] end
+local n, tmin, tmax, tsum, hmin, hmax, hsum, bmin = d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9]
+local ok, warn, fail, fts, lts, lo, last = d[10], d[11], d[12], d[13], d[14], d[15], d[16]
+if cur then
+  n = n + cur[1]
+  tmin = math.min(tmin, cur[2])
+  tmax = math.max(tmax, cur[3])
+  tsum = tsum + cur[4]
+  hmin = math.min(hmin, cur[5])
+  hmax = math.max(hmax, cur[6])
+  hsum = hsum + cur[7]
+  bmin = math.min(bmin, cur[8])
+  ok = ok + cur[9]
+  warn = warn + cur[10]
+  fail = fail + cur[11]
+  fts = math.min(fts, cur[12])
+  if lts < cur[13] or (lts == cur[13] and lo <= cur[14]) then lts, lo, last = cur[13], cur[14], cur[15] end
 end
-local state = {fmt(n), fmt(tmin), fmt(tmax), fmt(tsum), fmt(hmin), fmt(hmax), fmt(hsum), fmt(bmin),
-  fmt(ok), fmt(warn), fmt(fail), fmt(fts), fmt(lts), fmt(lo), last}
-local hset = {}
-for i = 1, #AGG do hset[2 * i - 1] = AGG[i]; hset[2 * i] = state[i] end
-for s = 1, S do hset[#hset + 1] = wmFields[s]; hset[#hset + 1] = ARGV[3 * s + 1] end
-redis.call('HSET', dev, unpack(hset))
-local ttl = ARGV[a + 15]
-local W = tonumber(ARGV[a + 16])
-for i = 1, W do
-  local b = a + 16 + (i - 1) * 5
+for s = 1, S do wm[segs[s][1]] = segs[s][3] end
+local packed = cmsgpack.pack({n, tmin, tmax, tsum, hmin, hmax, hsum, bmin, ok, warn, fail, fts, lts, lo, last, wm})
+redis.call('SET', KEYS[1], packed)
+local ws = d[17]
+for i = 1, #ws do
+  local w = ws[i]
   local key = KEYS[2 + i]
-  local c, mn, mx, sm = tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4]), tonumber(ARGV[b + 5])
-  local w = redis.call('HMGET', key, 'c', 'mn', 'mx', 's')
-  if w[1] then
-    c = c + tonumber(w[1])
-    mn = math.min(mn, tonumber(w[2]))
-    mx = math.max(mx, tonumber(w[3]))
-    sm = sm + tonumber(w[4])
+  local c, mn, mx, sm = w[2], w[3], w[4], w[5]
+  local old = redis.call('GET', key)
+  if old then
+    local o = cmsgpack.unpack(old)
+    c = c + o[1]
+    mn = math.min(mn, o[2])
+    mx = math.max(mx, o[3])
+    sm = sm + o[4]
+  else
+    -- A window that exists is indexed already; the index outlives its windows (same TTL, refreshed below).
+    redis.call('ZADD', KEYS[2], w[1], w[1])
   end
-  redis.call('HSET', key, 'c', fmt(c), 'mn', fmt(mn), 'mx', fmt(mx), 's', fmt(sm))
-  redis.call('PEXPIRE', key, ttl)
-  redis.call('ZADD', KEYS[2], ARGV[b + 1], ARGV[b + 1])
+  redis.call('SET', key, cmsgpack.pack({c, mn, mx, sm}), 'PX', ARGV[2])
 end
-if W > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
-table.insert(state, 1, ${APPLIED})
-return state
+if #ws > 0 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+return {${APPLIED}, packed}
 `;
 
 /**
