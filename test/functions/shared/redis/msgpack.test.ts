@@ -71,13 +71,15 @@ describe('msgpack through Redis Lua cmsgpack', () => {
       'OK',
       { 'iot-data-3': 9 },
     ];
-    const echoed = (await redis.evalBuffer(
+    const echoed = (await redis.callBuffer(
+      'eval',
       'return cmsgpack.pack(cmsgpack.unpack(ARGV[1]))',
       0,
       pack(value),
     )) as Buffer;
     expect(unpack(echoed)).toEqual(value);
-    const summed = (await redis.evalBuffer(
+    const summed = (await redis.callBuffer(
+      'eval',
       'local t = cmsgpack.unpack(ARGV[1]) return cmsgpack.pack({t[1] + t[2]})',
       0,
       pack([0.1, 0.2]),
