@@ -29,6 +29,8 @@ export function createAnalyticsContainer(env: NodeJS.ProcessEnv = process.env): 
     ]);
     redis = client;
     publisher = KafkaPublisher.create(config.kafka, brokers);
+    // The producer's connection is made while the first batch is decoded and applied.
+    publisher.warmUp();
     const store = new RedisAnalyticsStore(client, {
       keyPrefix: config.redisKeyPrefix,
       windowTtlSeconds: config.windowTtlSeconds,

@@ -1,14 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Stack } from 'aws-cdk-lib';
@@ -17,6 +8,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
 import { STAGES } from '../../lib/config/stage-config';
 import { PROJECT_ROOT } from '../../lib/constructs/surge-function';
+import { provideRuntimeSdkClients } from '../../local/lambda-sdk';
 import { synthStage } from '../support/synth';
 
 const stages = STAGES.map((stage) => synthStage(stage));
@@ -174,14 +166,7 @@ describe('the analytics bundle', () => {
   });
 
   it('loads in plain Node.js and answers a malformed event with a clear error', () => {
-    // As in Lambda, the runtime provides the SDK clients and nothing else.
-    const sdk = join(outdir, 'node_modules', '@aws-sdk');
-    mkdirSync(sdk, { recursive: true });
-    for (const client of readdirSync(join(PROJECT_ROOT, 'node_modules', '@aws-sdk')).filter((p) =>
-      p.startsWith('client-'),
-    )) {
-      symlinkSync(join(PROJECT_ROOT, 'node_modules', '@aws-sdk', client), join(sdk, client));
-    }
+    provideRuntimeSdkClients(outdir);
     const script = `import(${JSON.stringify(join(assetDir, 'index.mjs'))}).then(m => m.handler({})).then(
       () => { console.log('resolved'); process.exit(1); },
       (e) => { console.log(e.name + ': ' + e.message); process.exit(0); })`;

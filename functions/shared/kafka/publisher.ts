@@ -107,6 +107,11 @@ export class KafkaPublisher implements Publisher {
     if (connected !== undefined) await this.producer.disconnect();
   }
 
+  /** Connects ahead of the first publish; a failure here is reported by that publish. */
+  warmUp(): void {
+    this.connect().catch(() => undefined);
+  }
+
   private connect(): Promise<void> {
     if (this.connected === undefined) {
       this.connected = this.producer.connect().catch((error: unknown) => {

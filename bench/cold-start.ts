@@ -1,0 +1,79 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MSKEvent } from 'aws-lambda';
+import { build } from 'esbuild';
+import { PROJECT_ROOT } from '../lib/constructs/surge-function';
+import { provideRuntimeSdkClients } from '../local/lambda-sdk';
+
+export interface ColdStart {
+  readonly bundleBytes: number;
+  /** Import of the bundle plus the first invocation (connections included), median of the runs. */
+  readonly coldMs: number[];
+  readonly importMs: number[];
+}
+
+/**
+ * Bundles the analytics handler as the CDK app does, then, in fresh Node.js processes, times the
+ * bundle's import and its first invocation on `event`: what a Lambda cold start adds to a batch.
+ */
+export async function measureColdStart(
+  event: MSKEvent,
+  env: Record<string, string>,
+  runs: number,
+): Promise<ColdStart> {
+  const dir = mkdtempSync(join(tmpdir(), 'surge-cold-'));
+  try {
+    await build({
+      entryPoints: [join(PROJECT_ROOT, 'functions/analytics/handler.ts')],
+      outfile: join(dir, 'index.mjs'),
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node22',
+      minify: true,
+      mainFields: ['module', 'main'],
+      external: ['@aws-sdk/client-*'],
+      banner: {
+        js: "import { createRequire as __surgeRequire } from 'node:module'; const require = __surgeRequire(import.meta.url);",
+      },
+      logLevel: 'silent',
+    });
+    mkdirSync(join(dir, 'schemas'));
+    provideRuntimeSdkClients(dir);
+    cpSync(join(PROJECT_ROOT, 'schemas'), join(dir, 'schemas'), { recursive: true });
+    writeFileSync(join(dir, 'event.json'), JSON.stringify(event));
+    const script = `
+      const fs = await import('node:fs');
+      const event = JSON.parse(fs.readFileSync(${JSON.stringify(join(dir, 'event.json'))}, 'utf8'));
+      const t0 = performance.now();
+      const m = await import(${JSON.stringify(join(dir, 'index.mjs'))});
+      const t1 = performance.now();
+      await m.handler(event, { awsRequestId: 'cold' });
+      const t2 = performance.now();
+      console.log(JSON.stringify({ importMs: t1 - t0, coldMs: t2 - t0 }));
+      process.exit(0);`;
+    const coldMs: number[] = [];
+    const importMs: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          ...env,
+          SURGE_SCHEMAS_DIR: join(dir, 'schemas'),
+          POWERTOOLS_LOG_LEVEL: 'SILENT',
+          POWERTOOLS_METRICS_DISABLED: 'true',
+        },
+      });
+      if (result.status !== 0) throw new Error(`cold start run failed: ${result.stderr}`);
+      const line = JSON.parse(result.stdout.trim().split('\n').at(-1) as string);
+      coldMs.push(line.coldMs);
+      importMs.push(line.importMs);
+    }
+    return { bundleBytes: statSync(join(dir, 'index.mjs')).size, coldMs, importMs };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

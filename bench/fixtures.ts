@@ -1,0 +1,44 @@
+import type { MSKEvent } from 'aws-lambda';
+import { SCHEMA_IDS, type SchemaRegistry } from '../functions/shared/avro/schema-registry';
+import { encodeReading, TelemetryGenerator } from '../functions/simulator/generator';
+import { buildMskEvent, type KafkaRecordInput } from '../local/msk-event';
+
+export type Encoding = 'avro' | 'json' | 'raw-avro-v2';
+
+/** Offsets are shared by every factory of a run: a reused offset would be a (skipped) redelivery. */
+let nextOffset = 0;
+
+/**
+ * Batches as the MSK event source mapping delivers them, with fresh offsets on every call so that
+ * each measured invocation applies new records (no duplicate shortcut).
+ */
+export class BatchFactory {
+  private readonly generator: TelemetryGenerator;
+
+  constructor(
+    private readonly registry: SchemaRegistry,
+    readonly devices: number,
+    seed = 1,
+  ) {
+    this.generator = new TelemetryGenerator({
+      devices,
+      seed,
+      startTs: Date.now() - 12 * 3_600_000,
+      intervalMs: 5,
+    });
+  }
+
+  event(size: number, encoding: Encoding = 'avro', partition = 0): MSKEvent {
+    const records: KafkaRecordInput[] = [];
+    for (let i = 0; i < size; i++) {
+      const generated = this.generator.reading();
+      const { reading } = generated;
+      let value: Buffer;
+      if (encoding === 'avro') value = encodeReading(this.registry, generated);
+      else if (encoding === 'json') value = Buffer.from(JSON.stringify(reading));
+      else value = this.registry.typeOf(SCHEMA_IDS.telemetryV2).toBuffer(reading);
+      records.push({ partition, offset: nextOffset++, key: reading.deviceId, value });
+    }
+    return buildMskEvent(records);
+  }
+}

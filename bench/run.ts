@@ -1,0 +1,358 @@
+/**
+ * npm run bench: every case in one run, on real Redis and the local Kafka-protocol broker.
+ * Writes bench/results.json and docs/bench-throughput.svg; prints a table. See docs/performance.md.
+ */
+import '../local/quiet-powertools';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { kafkaConsumer, SchemaType } from '@aws-lambda-powertools/kafka';
+import type avro from 'avsc';
+import type { Context, MSKEvent } from 'aws-lambda';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import { type AnalyticsContainer, createAnalyticsContainer } from '../functions/analytics/container';
+import { createAnalyticsHandler } from '../functions/analytics/handler';
+import { SCHEMA_IDS, SchemaRegistry } from '../functions/shared/avro/schema-registry';
+import { DEFAULT_TOPICS } from '../functions/shared/config';
+import { parseMskEvent } from '../functions/shared/msk/event';
+import { PROJECT_ROOT } from '../lib/constructs/surge-function';
+import { type MockKafka, startMockKafka } from '../local/kafka/mock-cluster';
+import { type LocalRedis, startRedis } from '../local/redis/redis-server';
+import { lineChart } from './chart';
+import { measureColdStart } from './cold-start';
+import { BatchFactory } from './fixtures';
+import { naiveHandler } from './naive-handler';
+import { type Measurement, measure, summarize, throughput } from './stats';
+
+const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 10);
+const WARMUP = 3;
+const context = { awsRequestId: 'bench' } as Context;
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+interface Rate {
+  readonly recordsPerSecond: Measurement;
+}
+
+/** What bench/results.json holds. */
+interface Results {
+  handler?: Rate & {
+    records: number;
+    devices: number;
+    cold: {
+      bundleBytes: number;
+      coldMs: number[];
+      importMs: number[];
+      medianColdMs: number;
+      medianImportMs: number;
+    };
+  };
+  naive?: Rate & { records: number };
+  peer?: Rate & { records: number; note: string };
+  floor?: Rate & { records: number };
+  payload?: { avroBytes: number; jsonBytes: number };
+  redis?: {
+    batchSize: number;
+    devices: number;
+    storeRoundTrips: number;
+    commands: number;
+    calls: Record<string, number>;
+  }[];
+  sweep?: (Rate & { batchSize: number; devices: number })[];
+  naiveSweep?: (Rate & { batchSize: number })[];
+  pipeline?: { throughput: number; maxLag: number; finalLag: number; [key: string]: unknown };
+  machine?: Record<string, unknown>;
+}
+
+function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`the run produced no ${what}`);
+  return value;
+}
+
+async function main(): Promise<void> {
+  const registry = SchemaRegistry.fromDirectory();
+  const redis: LocalRedis = await startRedis();
+  const kafka: MockKafka = await startMockKafka({
+    topics: Object.values(DEFAULT_TOPICS).map((name) => ({ name, partitions: 6 })),
+  });
+  const env = { REDIS_URL: redis.url, KAFKA_BROKERS: kafka.bootstrapServers, KAFKA_IDEMPOTENT: 'false' };
+  const containers: AnalyticsContainer[] = [];
+  const handlerFor = () => {
+    const container = createAnalyticsContainer({ ...process.env, ...env });
+    containers.push(container);
+    return { container, handler: createAnalyticsHandler({ container: () => container }) };
+  };
+  const client = new Redis(redis.url);
+  const producer = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING }).producer({
+    idempotent: false,
+  });
+  await producer.connect();
+  const results: Results = {};
+
+  try {
+    // 1. The handler, 10,000 records from 1,000 devices, v1/v2 mix.
+    log('1. analytics handler, 10,000 records / 1,000 devices');
+    const { container, handler } = handlerFor();
+    const factory = new BatchFactory(registry, 1_000);
+    const handlerMs = await measure(ITERATIONS, WARMUP, () =>
+      handler(factory.event(10_000), context).then(() => undefined),
+    );
+    // Event construction is part of the closure above; measure it alone to take it out.
+    const buildMs = summarize(await measure(5, 1, async () => void factory.event(10_000))).median;
+    const handlerNet = handlerMs.map((ms) => Math.max(ms - buildMs, 1));
+    const case1 = throughput(handlerNet, 10_000);
+    const cold = await measureColdStart(new BatchFactory(registry, 1_000, 99).event(10_000), env, 5);
+    results.handler = {
+      records: 10_000,
+      devices: 1_000,
+      recordsPerSecond: case1,
+      cold: {
+        ...cold,
+        medianColdMs: summarize(cold.coldMs).median,
+        medianImportMs: summarize(cold.importMs).median,
+      },
+    };
+
+    // 2. The naive reference on the same records, as JSON.
+    log('2. naive reference');
+    const naive = naiveHandler(client, producer);
+    const jsonFactory = new BatchFactory(registry, 1_000);
+    const naiveIterations = Math.min(ITERATIONS, 10);
+    const events2 = Array.from({ length: naiveIterations + 1 }, () => jsonFactory.event(10_000, 'json'));
+    let n2 = 0;
+    const naiveMs = await measure(naiveIterations, 1, () =>
+      naive(events2[n2++ % events2.length] as MSKEvent),
+    );
+    const case2 = throughput(naiveMs, 10_000);
+    results.naive = { records: 10_000, recordsPerSecond: case2 };
+
+    // 3. The peer: Powertools for AWS Lambda's Kafka consumer, decoding the same readings as Avro.
+    log('3. peer (@aws-lambda-powertools/kafka, avro-js)');
+    const v2Schema = JSON.stringify(registry.typeOf(SCHEMA_IDS.telemetryV2).schema());
+    let decoded = 0;
+    const peer = kafkaConsumer(
+      async (event: { records: Iterable<{ value: unknown }> }) => {
+        for (const record of event.records) if (record.value !== undefined) decoded++;
+      },
+      { value: { type: SchemaType.AVRO, schema: v2Schema } },
+    ) as unknown as (event: MSKEvent, context: Context) => Promise<void>;
+    const rawFactory = new BatchFactory(registry, 1_000);
+    const events3 = Array.from({ length: 4 }, () => rawFactory.event(10_000, 'raw-avro-v2'));
+    let n3 = 0;
+    const peerMs = await measure(ITERATIONS, WARMUP, () =>
+      peer(events3[n3++ % events3.length] as MSKEvent, context),
+    );
+    if (decoded === 0) throw new Error('the peer decoded nothing');
+    const case3 = throughput(peerMs, 10_000);
+    results.peer = {
+      records: 10_000,
+      recordsPerSecond: case3,
+      note: 'decode only, v2 readings as raw Avro (it reads no Confluent header and no schema versions)',
+    };
+
+    // 4. The floor: parse the event, base64-decode, avsc-decode.
+    log('4. floor (parse + base64 + avsc)');
+    const floorFactory = new BatchFactory(registry, 1_000);
+    const events4 = Array.from({ length: 4 }, () => floorFactory.event(10_000));
+    const reader = registry.typeOf(SCHEMA_IDS.telemetryV2);
+    const resolver = reader.createResolver(registry.typeOf(SCHEMA_IDS.telemetryV1));
+    let n4 = 0;
+    const floorMs = await measure(ITERATIONS, WARMUP, async () => {
+      for (const record of parseMskEvent(events4[n4++ % events4.length])) {
+        const value = record.value as Buffer;
+        const id = value.readUInt32BE(1);
+        reader.decode(value, 5, id === SCHEMA_IDS.telemetryV2 ? undefined : (resolver as avro.Resolver));
+      }
+    });
+    const case4 = throughput(floorMs, 10_000);
+    results.floor = { records: 10_000, recordsPerSecond: case4 };
+
+    // 5. Payload size per record.
+    const sizeFactory = new BatchFactory(registry, 1_000, 5);
+    const avroEvent = sizeFactory.event(1_000);
+    const jsonEvent = new BatchFactory(registry, 1_000, 5).event(1_000, 'json');
+    const bytes = (event: MSKEvent) =>
+      parseMskEvent(event).reduce((n, r) => n + (r.value?.length ?? 0), 0) / 1_000;
+    results.payload = { avroBytes: bytes(avroEvent), jsonBytes: bytes(jsonEvent) };
+
+    // 6. Redis commands and round trips per batch, counted by the server (scripts' commands included).
+    log('6. Redis commands and round trips per batch');
+    const processor = await container.processor();
+    const perBatch: NonNullable<Results['redis']> = [];
+    for (const size of [100, 1_000, 10_000]) {
+      const f = new BatchFactory(registry, 1_000, 7 + size);
+      await processor(parseMskEvent(f.event(size)));
+      await client.config('RESETSTAT');
+      const outcome = await processor(parseMskEvent(f.event(size)));
+      const stats = await client.info('commandstats');
+      const calls: Record<string, number> = {};
+      for (const line of stats.split('\n')) {
+        const m = /^cmdstat_([a-z_|]+):calls=(\d+)/.exec(line.trim());
+        if (m && !/^(config|info)/.test(m[1] as string)) calls[m[1] as string] = Number(m[2]);
+      }
+      const total = Object.values(calls).reduce((a, b) => a + b, 0);
+      perBatch.push({
+        batchSize: size,
+        devices: outcome.devices,
+        storeRoundTrips: outcome.storeCalls,
+        commands: total,
+        calls,
+      });
+    }
+    results.redis = perBatch;
+
+    // 7. Sweeps: batch size × devices.
+    log('7. sweeps');
+    const sweep: { batchSize: number; devices: number; recordsPerSecond: Measurement }[] = [];
+    for (const devices of [10, 1_000, 10_000]) {
+      for (const batchSize of [100, 1_000, 10_000]) {
+        const f = new BatchFactory(registry, devices, devices + batchSize);
+        const events = Array.from({ length: ITERATIONS + WARMUP }, () => f.event(batchSize));
+        let i = 0;
+        const ms = await measure(ITERATIONS, WARMUP, () =>
+          handler(events[i++] as MSKEvent, context).then(() => undefined),
+        );
+        sweep.push({ batchSize, devices, recordsPerSecond: throughput(ms, batchSize) });
+        log(
+          `   batch ${fmt(batchSize)} devices ${fmt(devices)}: ${fmt(sweep.at(-1)?.recordsPerSecond.median ?? 0)} records/s`,
+        );
+      }
+    }
+    results.sweep = sweep;
+    const naiveSweep: { batchSize: number; recordsPerSecond: Measurement }[] = [];
+    for (const batchSize of [100, 1_000]) {
+      const f = new BatchFactory(registry, 1_000, 3 + batchSize);
+      const events = Array.from({ length: ITERATIONS + 1 }, () => f.event(batchSize, 'json'));
+      let i = 0;
+      const ms = await measure(ITERATIONS, 1, () => naive(events[i++] as MSKEvent));
+      naiveSweep.push({ batchSize, recordsPerSecond: throughput(ms, batchSize) });
+    }
+    naiveSweep.push({ batchSize: 10_000, recordsPerSecond: case2 });
+    results.naiveSweep = naiveSweep;
+  } finally {
+    await Promise.all(containers.map((c) => c.close()));
+    await producer.disconnect();
+    client.disconnect();
+    await Promise.all([redis.stop(), kafka.stop()]);
+  }
+
+  // 8. The local pipeline end to end.
+  log('8. local pipeline, npm start -- --events 200000');
+  const run = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'local/start.ts', '--events', '200000', '--port', '0', '--devices', '1000'],
+    {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, KAFKA_BROKERS: '', REDIS_URL: '' },
+      timeout: 600_000,
+    },
+  );
+  if (run.status !== 0) throw new Error(`the local pipeline failed: ${run.stderr.slice(-2_000)}`);
+  results.pipeline = JSON.parse(run.stdout.trim().split('\n').at(-1) as string);
+
+  results.machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    iterations: ITERATIONS,
+    warmup: WARMUP,
+    date: new Date().toISOString(),
+  };
+  writeFileSync(join(PROJECT_ROOT, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
+
+  const r = {
+    handler: required(results.handler, 'handler result'),
+    naive: required(results.naive, 'naive result'),
+    peer: required(results.peer, 'peer result'),
+    floor: required(results.floor, 'floor result'),
+    payload: required(results.payload, 'payload sizes'),
+    redis: required(results.redis, 'Redis counts'),
+    naiveSweep: required(results.naiveSweep, 'naive sweep'),
+    pipeline: required(results.pipeline, 'pipeline result'),
+  };
+  const sweep = required(results.sweep, 'sweep');
+  writeFileSync(
+    join(PROJECT_ROOT, 'docs/bench-throughput.svg'),
+    lineChart(
+      'Throughput against batch size (1,000 devices)',
+      'records per batch',
+      'records per second (median)',
+      [
+        {
+          name: 'Surge handler',
+          color: '#1f77b4',
+          points: sweep
+            .filter((s) => s.devices === 1_000)
+            .map((s) => ({ x: s.batchSize, y: s.recordsPerSecond.median })),
+        },
+        {
+          name: 'naive reference',
+          color: '#d62728',
+          points: r.naiveSweep.map((s) => ({
+            x: s.batchSize,
+            y: s.recordsPerSecond.median,
+          })),
+        },
+      ],
+    ),
+  );
+
+  const h = r.handler.recordsPerSecond.median;
+  const rows: [string, string][] = [
+    [
+      '1. handler, 10,000 records / 1,000 devices',
+      `${fmt(h)} records/s (min ${fmt(r.handler.recordsPerSecond.min)}, max ${fmt(r.handler.recordsPerSecond.max)})`,
+    ],
+    [
+      '   cold invocation (import + first batch)',
+      `${fmt(r.handler.cold.medianColdMs)} ms (import ${fmt(r.handler.cold.medianImportMs)} ms), bundle ${fmt(r.handler.cold.bundleBytes / 1024)} KiB`,
+    ],
+    [
+      '2. naive reference',
+      `${fmt(r.naive.recordsPerSecond.median)} records/s -> handler is ${(h / r.naive.recordsPerSecond.median).toFixed(1)}x`,
+    ],
+    [
+      '3. peer (Powertools Kafka, decode only)',
+      `${fmt(r.peer.recordsPerSecond.median)} records/s -> handler is ${(h / r.peer.recordsPerSecond.median).toFixed(1)}x`,
+    ],
+    ['4. floor (parse + base64 + avsc)', `${fmt(r.floor.recordsPerSecond.median)} records/s`],
+    [
+      '5. payload per record',
+      `Avro ${r.payload.avroBytes.toFixed(1)} B, JSON ${r.payload.jsonBytes.toFixed(1)} B`,
+    ],
+    ...r.redis.map(
+      (x) =>
+        [
+          `6. Redis, batch ${fmt(x.batchSize)} (${x.devices} devices)`,
+          `${fmt(x.commands)} commands, ${x.storeRoundTrips} store round trip(s)`,
+        ] as [string, string],
+    ),
+    ...sweep.map(
+      (s) =>
+        [
+          `7. batch ${fmt(s.batchSize)}, ${fmt(s.devices)} devices`,
+          `${fmt(s.recordsPerSecond.median)} records/s`,
+        ] as [string, string],
+    ),
+    [
+      '8. local pipeline, 200,000 events',
+      `${fmt(r.pipeline.throughput)} events/s, max lag ${fmt(r.pipeline.maxLag)}, final lag ${r.pipeline.finalLag}`,
+    ],
+  ];
+  const width = Math.max(...rows.map(([a]) => a.length));
+  process.stdout.write(`${rows.map(([a, b]) => `${a.padEnd(width)}  ${b}`).join('\n')}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(
+      `bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(1);
+  },
+);

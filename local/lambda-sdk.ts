@@ -1,0 +1,19 @@
+import { mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const PROJECT_NODE_MODULES = fileURLToPath(new URL('../node_modules/', import.meta.url));
+
+/**
+ * Makes a bundle in `dir` resolve the AWS SDK clients the way it does in Lambda's Node.js runtime,
+ * which provides them (the bundle leaves `@aws-sdk/client-*` out): nothing else is provided.
+ */
+export function provideRuntimeSdkClients(dir: string): void {
+  const sdk = join(dir, 'node_modules', '@aws-sdk');
+  mkdirSync(sdk, { recursive: true });
+  for (const client of readdirSync(join(PROJECT_NODE_MODULES, '@aws-sdk')).filter((p) =>
+    p.startsWith('client-'),
+  )) {
+    symlinkSync(join(PROJECT_NODE_MODULES, '@aws-sdk', client), join(sdk, client));
+  }
+}

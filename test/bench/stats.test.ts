@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { lineChart } from '../../bench/chart';
+import { measure, summarize, throughput } from '../../bench/stats';
+
+describe('bench statistics', () => {
+  it('takes the median of odd and even samples', () => {
+    expect(summarize([5, 1, 3]).median).toBe(3);
+    expect(summarize([4, 1, 3, 2])).toMatchObject({ median: 2.5, min: 1, max: 4 });
+  });
+
+  it('turns batch durations into records per second', () => {
+    expect(throughput([100, 50, 200], 10_000).median).toBe(100_000);
+  });
+
+  it('runs the warm-up unmeasured and measures each iteration', async () => {
+    let calls = 0;
+    const durations = await measure(4, 2, async () => {
+      calls++;
+    });
+    expect(calls).toBe(6);
+    expect(durations).toHaveLength(4);
+  });
+});
+
+describe('bench chart', () => {
+  it('draws one labelled point per measurement and a titled, accessible SVG', () => {
+    const svg = lineChart('T', 'x', 'y', [
+      {
+        name: 'a',
+        color: '#111',
+        points: [
+          { x: 100, y: 1_000 },
+          { x: 1_000, y: 20_000 },
+        ],
+      },
+      { name: 'b', color: '#222', points: [{ x: 100, y: 500 }] },
+    ]);
+    expect(svg.match(/<circle/g)).toHaveLength(3);
+    expect(svg).toContain('<title>T</title>');
+    expect(svg).toContain('>20,000<');
+    expect(svg.trim().endsWith('</svg>')).toBe(true);
+  });
+});
