@@ -1,5 +1,4 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 import {
   CompressionTypes,
   type IHeaders,
@@ -45,7 +44,11 @@ export function kafkaClientConfig(settings: KafkaSettings, brokers: string[]): K
     config.ssl = true;
     config.sasl = {
       mechanism: 'oauthbearer',
-      oauthBearerProvider: async () => ({ value: (await generateAuthToken({ region })).token }),
+      // Loaded when the first token is needed: the signer pulls in the STS client, heavy at cold start.
+      oauthBearerProvider: async () => {
+        const { generateAuthToken } = await import('aws-msk-iam-sasl-signer-js');
+        return { value: (await generateAuthToken({ region })).token };
+      },
     };
   }
   return config;
