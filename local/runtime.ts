@@ -4,6 +4,8 @@ import { Kafka, logLevel } from 'kafkajs';
 import { type AnalyticsContainer, createAnalyticsContainer } from '../functions/analytics/container';
 import { createAnalyticsHandler } from '../functions/analytics/handler';
 import { createQueryHandler } from '../functions/query/handler';
+import { RedisAnalyticsStore } from '../functions/shared/redis/analytics-store';
+import { connectRedis } from '../functions/shared/redis/connect';
 import type { StageConfig } from '../lib/config/stage-config';
 import { type BatchHandler, EventSourceEmulator, type FailedBatch } from './event-source/emulator';
 import { type MockKafka, startMockKafka } from './kafka/mock-cluster';
@@ -100,14 +102,11 @@ export class LocalRuntime {
       const analytics = createAnalyticsHandler({ container: () => container }) as BatchHandler;
       const handler = options.wrapHandler ? options.wrapHandler(analytics) : analytics;
       const query = createQueryHandler({
-        reader: async () => {
-          const { connectRedis } = await import('../functions/shared/redis/connect');
-          const { RedisAnalyticsStore } = await import('../functions/shared/redis/analytics-store');
-          return new RedisAnalyticsStore(await connectRedis({ redisUrl: redisUrl as string }), {
+        reader: async () =>
+          new RedisAnalyticsStore(await connectRedis({ redisUrl: redisUrl as string }), {
             keyPrefix: container.config.redisKeyPrefix,
             windowTtlSeconds: config.analytics.windowTtlSeconds,
-          });
-        },
+          }),
       });
       const server = await startQueryServer(query, options.port ?? 3000);
       const { port } = server.address() as AddressInfo;

@@ -1,6 +1,6 @@
 import { topicPartition } from '../shared/msk/event';
 import type { AcceptedRecord, Classified } from './decode';
-import type { GeoPoint, QuarantineReason, Status } from './telemetry';
+import type { LastReading, QuarantineReason, Status } from './telemetry';
 
 /**
  * Folding a batch into per-device and per-partition deltas: pure functions, no I/O.
@@ -15,16 +15,6 @@ export interface RangeDelta {
   readonly min: number;
   readonly max: number;
   readonly sum: number;
-}
-
-export interface LastReading {
-  readonly ts: number;
-  readonly temperature: number;
-  readonly humidity: number;
-  readonly battery: number;
-  readonly status: Status;
-  readonly location: GeoPoint | null;
-  readonly firmware: string;
 }
 
 /** The offsets a delta covers in one topic-partition: what makes applying it idempotent. */

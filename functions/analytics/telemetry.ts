@@ -19,6 +19,9 @@ export interface Telemetry {
   readonly firmware: string;
 }
 
+/** A device's latest reading, as the aggregates keep it. */
+export type LastReading = Omit<Telemetry, 'deviceId'>;
+
 export const TELEMETRY_RECORD_NAME = 'surge.iot.Telemetry';
 
 export const QUARANTINE_REASONS = [

@@ -1,4 +1,4 @@
-import type { QuarantineReason, Status } from '../analytics/telemetry';
+import type { LastReading, QuarantineReason, Status } from '../analytics/telemetry';
 
 /** What a device's aggregates look like to readers: the query API and the processed-data topic. */
 export interface DeviceState {
@@ -10,15 +10,7 @@ export interface DeviceState {
   readonly humidity: { readonly min: number; readonly max: number; readonly mean: number };
   readonly battery: { readonly min: number; readonly last: number };
   readonly status: Readonly<Record<Status, number>>;
-  readonly last: {
-    readonly ts: number;
-    readonly temperature: number;
-    readonly humidity: number;
-    readonly battery: number;
-    readonly status: Status;
-    readonly location: { readonly lat: number; readonly lon: number } | null;
-    readonly firmware: string;
-  };
+  readonly last: LastReading;
 }
 
 export interface WindowState {

@@ -1,4 +1,5 @@
 import type { QuarantineReason, Telemetry } from '../analytics/telemetry';
+import type { DeviceState } from '../shared/model';
 
 /**
  * The aggregates a fleet's readings should produce, accumulated the plain way as the simulator
@@ -18,17 +19,8 @@ interface DeviceTruth {
   last: Telemetry;
 }
 
-export interface ExpectedDevice {
-  readonly deviceId: string;
-  readonly count: number;
-  readonly firstTs: number;
-  readonly lastTs: number;
-  readonly temperature: { readonly min: number; readonly max: number; readonly mean: number };
-  readonly humidity: { readonly min: number; readonly max: number; readonly mean: number };
-  readonly battery: { readonly min: number; readonly last: number };
-  readonly status: { readonly OK: number; readonly WARN: number; readonly FAIL: number };
-  readonly last: Omit<Telemetry, 'deviceId'>;
-}
+/** The aggregates a device should have: the same shape the query API answers with. */
+export type ExpectedDevice = DeviceState;
 
 export interface GroundTruthFile {
   readonly records: number;
