@@ -137,7 +137,10 @@ async function main(): Promise<number> {
   );
 
   const interactive = process.stdout.isTTY && events === undefined;
-  let last = { at: Date.now(), produced: 0, processed: 0 };
+  // Rates over the last few seconds: batches land in bursts (one per batching window per partition).
+  const history: { at: number; produced: number; processed: number }[] = [
+    { at: Date.now(), produced: 0, processed: 0 },
+  ];
   let stats: FleetStats | undefined;
   let lastProgressAt = Date.now();
   let lastCommitted = 0;
@@ -149,10 +152,12 @@ async function main(): Promise<number> {
     if (failure) throw failure;
     const s = runtime.emulator.stats;
     const now = Date.now();
-    const seconds = (now - last.at) / 1_000;
-    const producedRate = (produced - last.produced) / seconds;
-    const processedRate = (s.committed - last.processed) / seconds;
-    last = { at: now, produced, processed: s.committed };
+    history.push({ at: now, produced, processed: s.committed });
+    while (history.length > 2 && now - (history[1]?.at ?? now) >= 3_000) history.shift();
+    const since = history[0] as { at: number; produced: number; processed: number };
+    const seconds = Math.max((now - since.at) / 1_000, 0.001);
+    const producedRate = (produced - since.produced) / seconds;
+    const processedRate = (s.committed - since.processed) / seconds;
     if (s.committed !== lastCommitted) {
       lastCommitted = s.committed;
       lastProgressAt = now;

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { track } from '../child-processes';
 import { ensureSystemPackages } from '../system-deps';
 
 const SOURCE = fileURLToPath(new URL('./mock-cluster.c', import.meta.url));
@@ -59,8 +60,9 @@ export async function startMockKafka(
   const child: ChildProcessWithoutNullStreams = spawn(
     mockClusterBinary(),
     ['-b', String(brokerCount), ...(options.topics ?? []).map((t) => `${t.name}:${t.partitions}`)],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
+    { stdio: ['pipe', 'pipe', 'pipe'], detached: true },
   );
+  track(child);
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();

@@ -10,7 +10,12 @@ interface Exit {
 }
 
 /** Runs `npm start -- args` in a child process, as a user would. */
-function start(args: string[], interrupt?: (stderr: string) => boolean): Promise<Exit> {
+/** Runs `npm start -- args`; `interrupt` decides when to signal it, as a terminal would. */
+function start(
+  args: string[],
+  interrupt?: (stderr: string) => boolean,
+  signal: NodeJS.Signals = 'SIGINT',
+): Promise<Exit> {
   return new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = { ...process.env, KAFKA_BROKERS: '', REDIS_URL: '' };
     const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', ...args], {
@@ -28,15 +33,21 @@ function start(args: string[], interrupt?: (stderr: string) => boolean): Promise
       stderr += chunk.toString();
       if (!interrupted && interrupt?.(stderr)) {
         interrupted = true;
-        child.kill('SIGINT');
+        // The servers it starts run in their own process groups, so a terminal's Ctrl-C (or hang-up)
+        // reaches the runtime alone: the same as signalling it directly.
+        child.kill(signal);
       }
     });
     child.on('error', reject);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code: code ?? signalCode(child.signalCode) ?? null, stdout, stderr });
     });
   });
+}
+
+function signalCode(signal: NodeJS.Signals | null): number | undefined {
+  return signal === null ? undefined : 128 + (signal === 'SIGHUP' ? 1 : signal === 'SIGINT' ? 2 : 15);
 }
 
 function listening(port: number): Promise<boolean> {
@@ -82,15 +93,29 @@ describe('npm start', () => {
     expect(summary.throughput).toBeGreaterThan(0);
   }, 150_000);
 
-  it('stops cleanly on Ctrl-C: exit 0, a summary, and the servers it started are gone', async () => {
+  it('stops cleanly on Ctrl-C in a terminal: exit 0, a summary, no errors, and the servers it started are gone', async () => {
     const { code, stdout, stderr } = await start(
       ['--port', '0', '--rate', '3000', '--partitions', '2'],
       (err) => /processed [1-9]/.test(err),
     );
     expect(code).toBe(0);
     expect(JSON.parse(stdout.trim().split('\n').at(-1) as string).processed).toBeGreaterThan(0);
+    expect(stderr).not.toMatch(/"level":"ERROR"/);
     const ports = [...stderr.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
     expect(ports.length).toBeGreaterThanOrEqual(2);
+    for (const port of ports) expect(await listening(port)).toBe(false);
+  }, 150_000);
+
+  it('leaves no server behind when its terminal closes', async () => {
+    const { code, stderr } = await start(
+      ['--port', '0', '--rate', '3000', '--partitions', '2'],
+      (err) => /processed [1-9]/.test(err),
+      'SIGHUP',
+    );
+    expect(code).toBe(129);
+    const ports = [...stderr.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
+    expect(ports.length).toBeGreaterThanOrEqual(2);
+    await new Promise((resolve) => setTimeout(resolve, 500));
     for (const port of ports) expect(await listening(port)).toBe(false);
   }, 150_000);
 
