@@ -1,4 +1,4 @@
-import { Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,6 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as msk from 'aws-cdk-lib/aws-msk';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { acknowledgeFrameworkFunction } from './framework-functions';
 
 export const KAFKA_IAM_AUTH_PORT = 9098;
 
@@ -187,16 +188,7 @@ export class KafkaCluster extends Construct implements ec2.IConnectable {
       const stack = Stack.of(this);
       // The lookup runs in aws-cdk-lib's singleton function, created beside the stack's other resources.
       const singleton = stack.node.tryFindChild(AWS_CUSTOM_RESOURCE_SINGLETON);
-      if (singleton !== undefined) {
-        Validations.of(singleton).acknowledge({
-          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-          reason: 'The AwsCustomResource function of aws-cdk-lib only writes its own logs with this policy',
-        });
-        Validations.of(singleton).acknowledge({
-          id: 'AwsSolutions-L1',
-          reason: 'The AwsCustomResource singleton function and its runtime are chosen by aws-cdk-lib',
-        });
-      }
+      if (singleton !== undefined) acknowledgeFrameworkFunction(singleton, 'AwsCustomResource singleton');
     }
     return lookup.getResponseField(field);
   }

@@ -3,6 +3,7 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as msk from 'aws-cdk-lib/aws-msk';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { acknowledgeFrameworkFunction } from './framework-functions';
 import type { KafkaCluster } from './kafka-cluster';
 import { SurgeFunction } from './surge-function';
 
@@ -70,18 +71,10 @@ export class KafkaTopics extends Construct {
     );
     props.cluster.connections.allowDefaultPortFrom(onEvent, 'Topic custom resource to brokers');
     const topicsProvider = new cr.Provider(this, 'Provider', { onEventHandler: onEvent.function });
-    Validations.of(topicsProvider).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason:
-        'The custom-resource framework function of aws-cdk-lib only writes its own logs with this policy',
-    });
+    acknowledgeFrameworkFunction(topicsProvider, 'custom-resource framework');
     Validations.of(topicsProvider).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::<TopicsOnEventFunctionA4973DA8.Arn>:*]',
       reason: 'The framework invokes any version of the one topic function it fronts',
-    });
-    Validations.of(topicsProvider).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason: 'The custom-resource framework function and its runtime are chosen by aws-cdk-lib',
     });
     new CustomResource(this, 'Resource', {
       serviceToken: topicsProvider.serviceToken,
