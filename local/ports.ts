@@ -32,3 +32,23 @@ export async function freePortWithCompanion(offset: number): Promise<number> {
   }
   throw new Error(`no free port with a free companion port ${offset} above it`);
 }
+
+const BIND_RACE = /Address already in use|EADDRINUSE/;
+
+/**
+ * Starts a server on a port picked by `pick`, picking again when another process took the port
+ * between the pick and the bind (tests start servers in parallel).
+ */
+export async function onFreePort<T>(
+  pick: () => Promise<number>,
+  start: (port: number) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await pick();
+    try {
+      return await start(port);
+    } catch (error) {
+      if (attempt >= 5 || !BIND_RACE.test(String((error as Error).message))) throw error;
+    }
+  }
+}

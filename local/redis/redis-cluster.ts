@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePortWithCompanion } from '../ports';
+import { freePortWithCompanion, onFreePort } from '../ports';
 import { ensureSystemPackages } from '../system-deps';
 
 const run = promisify(execFile);
@@ -51,30 +51,35 @@ export async function startRedisCluster(masters = 3): Promise<LocalRedisCluster>
   try {
     for (let i = 0; i < masters; i++) {
       // Each node also listens on its cluster bus port, port + 10000.
-      const port = await freePortWithCompanion(10_000);
-      ports.push(port);
-      const child = spawn(
-        'redis-server',
-        [
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          join(dir, `nodes-${port}.conf`),
-          '--save',
-          '',
-          '--appendonly',
-          'no',
-          '--dir',
-          dir,
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
+      const port = await onFreePort(
+        () => freePortWithCompanion(10_000),
+        async (candidate) => {
+          const child = spawn(
+            'redis-server',
+            [
+              '--port',
+              String(candidate),
+              '--bind',
+              '127.0.0.1',
+              '--cluster-enabled',
+              'yes',
+              '--cluster-config-file',
+              join(dir, `nodes-${candidate}.conf`),
+              '--save',
+              '',
+              '--appendonly',
+              'no',
+              '--dir',
+              dir,
+            ],
+            { stdio: ['ignore', 'pipe', 'pipe'] },
+          );
+          children.push(child);
+          await waitReady(child);
+          return candidate;
+        },
       );
-      children.push(child);
-      await waitReady(child);
+      ports.push(port);
     }
     await run('redis-cli', [
       '--cluster',

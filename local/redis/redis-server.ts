@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { track } from '../child-processes';
-import { freePort } from '../ports';
+import { freePort, onFreePort } from '../ports';
 import { ensureSystemPackages } from '../system-deps';
 
 export interface LocalRedis {
@@ -60,9 +60,11 @@ async function terminate(child: ChildProcess): Promise<void> {
  */
 export async function startRedis(options: { durable?: boolean } = {}): Promise<LocalRedis> {
   ensureSystemPackages(['redis-server']);
-  const port = await freePort();
   const dataDir = options.durable ? mkdtempSync(join(tmpdir(), 'surge-redis-')) : undefined;
-  let child = await launch(port, dataDir);
+  let { port, child } = await onFreePort(freePort, async (port) => ({
+    port,
+    child: await launch(port, dataDir),
+  }));
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
