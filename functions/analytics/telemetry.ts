@@ -1,8 +1,6 @@
 /** The reading every schema version resolves to (Telemetry v2; v1 records get firmware "unknown"). */
 export type Status = 'OK' | 'WARN' | 'FAIL';
 
-export const STATUSES: readonly Status[] = ['OK', 'WARN', 'FAIL'];
-
 export interface GeoPoint {
   readonly lat: number;
   readonly lon: number;

@@ -29,8 +29,3 @@ export class RedisError extends InfrastructureError {
 export class KafkaError extends InfrastructureError {
   override name = 'KafkaError';
 }
-
-/** The message of anything thrown, for logs and dead-letter headers. */
-export function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

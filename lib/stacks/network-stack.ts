@@ -3,13 +3,11 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config';
+import { KAFKA_IAM_AUTH_PORT } from '../constructs/kafka-cluster';
 
 export interface NetworkStackProps extends StackProps {
   readonly config: StageConfig;
 }
-
-/** Port of MSK brokers for IAM-authenticated clients over TLS. */
-export const KAFKA_IAM_PORT = 9098;
 
 /**
  * The first `count` zones of the region, resolved by CloudFormation at deploy time: no context
@@ -72,12 +70,12 @@ export class NetworkStack extends Stack {
     // The mapping's pollers attach to the cluster's security group and talk to the brokers through it.
     this.brokerSecurityGroup.connections.allowFrom(
       this.brokerSecurityGroup,
-      ec2.Port.tcp(KAFKA_IAM_PORT),
+      ec2.Port.tcp(KAFKA_IAM_AUTH_PORT),
       'Event source mapping pollers to brokers (IAM auth, TLS)',
     );
     this.brokerSecurityGroup.connections.allowTo(
       this.brokerSecurityGroup,
-      ec2.Port.tcp(KAFKA_IAM_PORT),
+      ec2.Port.tcp(KAFKA_IAM_AUTH_PORT),
       'Event source mapping pollers to brokers (IAM auth, TLS)',
     );
 
