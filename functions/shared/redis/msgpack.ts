@@ -65,23 +65,35 @@ class Writer {
 
   private number(value: number): void {
     this.ensure(9);
-    if (Number.isInteger(value) && value >= 0 && value < 128) {
-      this.buffer[this.length++] = value;
-    } else if (Number.isInteger(value) && value >= -32 && value < 0) {
-      this.buffer[this.length++] = value & 0xff;
-    } else if (Number.isSafeInteger(value) && value >= 0) {
-      this.buffer[this.length++] = 0xcf;
-      this.buffer.writeBigUInt64BE(BigInt(value), this.length);
+    const buffer = this.buffer;
+    if (!Number.isSafeInteger(value)) {
+      buffer[this.length++] = 0xcb;
+      buffer.writeDoubleBE(value, this.length);
       this.length += 8;
-    } else if (Number.isSafeInteger(value)) {
-      this.buffer[this.length++] = 0xd3;
-      this.buffer.writeBigInt64BE(BigInt(value), this.length);
-      this.length += 8;
+    } else if (value >= 0) {
+      if (value < 0x80) buffer[this.length++] = value;
+      else if (value < 0x1_0000_0000) {
+        buffer[this.length++] = 0xce;
+        buffer.writeUInt32BE(value, this.length);
+        this.length += 4;
+      } else {
+        buffer[this.length++] = 0xcf;
+        this.int64(value);
+      }
+    } else if (value >= -32) {
+      buffer[this.length++] = value & 0xff;
     } else {
-      this.buffer[this.length++] = 0xcb;
-      this.buffer.writeDoubleBE(value, this.length);
-      this.length += 8;
+      buffer[this.length++] = 0xd3;
+      this.int64(value);
     }
+  }
+
+  /** Two's complement in two 32-bit halves: exact for safe integers, without BigInt. */
+  private int64(value: number): void {
+    const high = Math.floor(value / 0x1_0000_0000);
+    this.buffer.writeInt32BE(high, this.length);
+    this.buffer.writeUInt32BE(value - high * 0x1_0000_0000, this.length + 4);
+    this.length += 8;
   }
 
   private string(value: string): void {
@@ -114,26 +126,33 @@ export class MsgpackError extends Error {
   override name = 'MsgpackError';
 }
 
-export function unpack(buffer: Buffer): unknown {
-  let at = 0;
-  const need = (n: number) => {
-    if (at + n > buffer.length) throw new MsgpackError(`truncated MessagePack at byte ${at}`);
-  };
-  const str = (n: number) => {
-    need(n);
-    const s = buffer.toString('utf8', at, at + n);
-    at += n;
-    return s;
-  };
-  const read = (): unknown => {
-    need(1);
-    const b = buffer[at++] as number;
+/**
+ * A cursor over MessagePack bytes. A class with plain fields (not closures) keeps V8 on one fast,
+ * monomorphic path: replies of a whole batch are decoded through it.
+ */
+class Reader {
+  at = 0;
+
+  constructor(private readonly buffer: Buffer) {}
+
+  get remaining(): number {
+    return this.buffer.length - this.at;
+  }
+
+  private need(n: number): void {
+    if (this.at + n > this.buffer.length) throw new MsgpackError(`truncated MessagePack at byte ${this.at}`);
+  }
+
+  read(): unknown {
+    const buffer = this.buffer;
+    this.need(1);
+    const b = buffer[this.at++] as number;
     if (b < 0x80) return b;
     if (b >= 0xe0) return b - 0x100;
-    if ((b & 0xf0) === 0x90) return list(b & 0x0f);
-    if ((b & 0xf0) === 0x80) return map(b & 0x0f);
-    if ((b & 0xe0) === 0xa0) return str(b & 0x1f);
-    const at0 = at;
+    if (b < 0x90) return this.map(b & 0x0f);
+    if (b < 0xa0) return this.list(b & 0x0f);
+    if (b < 0xc0) return this.string(b & 0x1f);
+    const at = this.at;
     switch (b) {
       case 0xc0:
         return null;
@@ -142,84 +161,101 @@ export function unpack(buffer: Buffer): unknown {
       case 0xc3:
         return true;
       case 0xca:
-        need(4);
-        at += 4;
-        return buffer.readFloatBE(at0);
+        this.need(4);
+        this.at += 4;
+        return buffer.readFloatBE(at);
       case 0xcb:
-        need(8);
-        at += 8;
-        return buffer.readDoubleBE(at0);
+        this.need(8);
+        this.at += 8;
+        return buffer.readDoubleBE(at);
       case 0xcc:
-        need(1);
-        return buffer[at++];
+        this.need(1);
+        return buffer[this.at++];
       case 0xcd:
-        need(2);
-        at += 2;
-        return buffer.readUInt16BE(at0);
+        this.need(2);
+        this.at += 2;
+        return buffer.readUInt16BE(at);
       case 0xce:
-        need(4);
-        at += 4;
-        return buffer.readUInt32BE(at0);
+        this.need(4);
+        this.at += 4;
+        return buffer.readUInt32BE(at);
       case 0xcf:
-        need(8);
-        at += 8;
-        return Number(buffer.readBigUInt64BE(at0));
+        this.need(8);
+        this.at += 8;
+        return buffer.readUInt32BE(at) * 0x1_0000_0000 + buffer.readUInt32BE(at + 4);
       case 0xd0:
-        need(1);
-        return buffer.readInt8(at++);
+        this.need(1);
+        return buffer.readInt8(this.at++);
       case 0xd1:
-        need(2);
-        at += 2;
-        return buffer.readInt16BE(at0);
+        this.need(2);
+        this.at += 2;
+        return buffer.readInt16BE(at);
       case 0xd2:
-        need(4);
-        at += 4;
-        return buffer.readInt32BE(at0);
+        this.need(4);
+        this.at += 4;
+        return buffer.readInt32BE(at);
       case 0xd3:
-        need(8);
-        at += 8;
-        return Number(buffer.readBigInt64BE(at0));
+        this.need(8);
+        this.at += 8;
+        return buffer.readInt32BE(at) * 0x1_0000_0000 + buffer.readUInt32BE(at + 4);
       case 0xd9:
-        need(1);
-        return str(buffer[at++] as number);
+        this.need(1);
+        return this.string(buffer[this.at++] as number);
       case 0xda:
-        need(2);
-        at += 2;
-        return str(buffer.readUInt16BE(at0));
+        this.need(2);
+        this.at += 2;
+        return this.string(buffer.readUInt16BE(at));
       case 0xdb:
-        need(4);
-        at += 4;
-        return str(buffer.readUInt32BE(at0));
+        this.need(4);
+        this.at += 4;
+        return this.string(buffer.readUInt32BE(at));
       case 0xdc:
-        need(2);
-        at += 2;
-        return list(buffer.readUInt16BE(at0));
+        this.need(2);
+        this.at += 2;
+        return this.list(buffer.readUInt16BE(at));
       case 0xdd:
-        need(4);
-        at += 4;
-        return list(buffer.readUInt32BE(at0));
+        this.need(4);
+        this.at += 4;
+        return this.list(buffer.readUInt32BE(at));
       case 0xde:
-        need(2);
-        at += 2;
-        return map(buffer.readUInt16BE(at0));
+        this.need(2);
+        this.at += 2;
+        return this.map(buffer.readUInt16BE(at));
       case 0xdf:
-        need(4);
-        at += 4;
-        return map(buffer.readUInt32BE(at0));
+        this.need(4);
+        this.at += 4;
+        return this.map(buffer.readUInt32BE(at));
       default:
-        throw new MsgpackError(`unsupported MessagePack type 0x${b.toString(16)} at byte ${at0 - 1}`);
+        throw new MsgpackError(`unsupported MessagePack type 0x${b.toString(16)} at byte ${at - 1}`);
     }
-  };
-  const list = (n: number) => Array.from({ length: n }, read);
-  const map = (n: number) => {
+  }
+
+  private string(n: number): string {
+    this.need(n);
+    const start = this.at;
+    this.at += n;
+    return this.buffer.toString('utf8', start, this.at);
+  }
+
+  private list(n: number): unknown[] {
+    const out: unknown[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.read();
+    return out;
+  }
+
+  private map(n: number): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (let i = 0; i < n; i++) {
-      const key = read();
-      out[String(key)] = read();
+      const key = this.read();
+      out[String(key)] = this.read();
     }
     return out;
-  };
-  const value = read();
-  if (at !== buffer.length) throw new MsgpackError(`${buffer.length - at} bytes after the MessagePack value`);
+  }
+}
+
+export function unpack(buffer: Buffer): unknown {
+  const reader = new Reader(buffer);
+  const value = reader.read();
+  if (reader.remaining !== 0) throw new MsgpackError(`${reader.remaining} bytes after the MessagePack value`);
   return value;
 }
