@@ -1,13 +1,22 @@
 import { createHash } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
 import { type ChainableCommander, Cluster, Redis, type RedisOptions } from 'ioredis';
-import type { DeviceDelta, PartitionDelta } from '../../analytics/aggregate';
+import { type DeviceDelta, type PartitionDelta, WINDOW_MS, type WindowDelta } from '../../analytics/aggregate';
 import { QUARANTINE_REASONS, type QuarantineReason } from '../../analytics/telemetry';
 import { RedisError } from '../errors';
 import type { DeviceState, FleetStats, WindowState } from '../model';
 import { type KeySpace, keySpace } from './keys';
 import { type Packable, pack, unpack } from './msgpack';
-import { APPLIED, APPLY_DEVICE_LUA, APPLY_STATS_LUA, DUPLICATE, PARTIAL, STATE, WINDOW } from './scripts';
+import {
+  APPLIED,
+  APPLY_DEVICES_LUA,
+  APPLY_STATS_LUA,
+  BUCKET,
+  BUCKET_MS,
+  DUPLICATE,
+  PARTIAL,
+  STATE,
+} from './scripts';
 
 export type DeviceOutcome =
   | { readonly kind: 'applied' | 'duplicate'; readonly state: DeviceState }
@@ -49,14 +58,17 @@ type Pipeline = ChainableCommander;
 export type RedisClient = Redis | Cluster;
 
 const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
-const DEVICE_SHA = sha1(APPLY_DEVICE_LUA);
+const DEVICES_SHA = sha1(APPLY_DEVICES_LUA);
 const STATS_SHA = sha1(APPLY_STATS_LUA);
 
 /** Redis lost the scripts (restart, failover): load them and send the batch again. */
 class ScriptsMissing extends Error {}
 
-/** Commands per socket write when a batch is sent; see execute(). */
-const WRITE_CHUNK = 128;
+/**
+ * Devices per script call. Calls are written one by one as they are built, so Redis works on one
+ * while the next is packed; fewer, larger calls cost less per device in ioredis and in the reply.
+ */
+const DEVICES_PER_CALL = 64;
 
 function isCluster(client: RedisClient): client is Cluster {
   return client.isCluster;
@@ -66,8 +78,24 @@ function isCluster(client: RedisClient): client is Cluster {
 interface Queued {
   readonly key: string;
   add(pipeline: Pipeline): void;
-  /** Turns the reply into its outcome as soon as the command's chunk has answered. */
+  /** Turns the reply into its outcome as soon as the command has answered. */
   parse?(reply: unknown): unknown;
+}
+
+/**
+ * A delta's minute windows grouped by bucket, as the device script takes them:
+ * [bucket start, minute in the bucket, count, min, max, sum, minute, ...].
+ */
+function bucketsOf(windows: readonly WindowDelta[]): number[][] {
+  const byStart = new Map<number, number[]>();
+  for (const w of windows) {
+    const start = Math.floor(w.start / BUCKET_MS) * BUCKET_MS;
+    const bucket = byStart.get(start);
+    const minute = (w.start - start) / WINDOW_MS;
+    if (bucket === undefined) byStart.set(start, [start, minute, w.count, w.min, w.max, w.sum]);
+    else bucket.push(minute, w.count, w.min, w.max, w.sum);
+  }
+  return [...byStart.values()];
 }
 
 export interface RedisStoreOptions {
@@ -168,7 +196,10 @@ export function parseDeviceState(
   packed: Buffer | null | undefined,
 ): DeviceState | undefined {
   if (packed == null) return undefined;
-  const state = unpack(packed) as number[];
+  return deviceStateOf(deviceId, unpack(packed) as number[]);
+}
+
+function deviceStateOf(deviceId: string, state: number[]): DeviceState {
   const count = state[STATE.count] as number;
   const last = readLastReading(state[STATE.last] as unknown as unknown[]);
   return {
@@ -214,7 +245,16 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
   }
 
   async apply(plan: ApplyPlan, onStates?: (states: DeviceState[]) => void): Promise<ApplyResult> {
-    const commands: Queued[] = plan.devices.map((delta) => this.deviceCommand(delta));
+    // A resend after NOSCRIPT answers again for the calls that had gone through: deliver each state once.
+    const delivered = new Set<string>();
+    const deliver = (states: DeviceState[]) => {
+      if (onStates === undefined) return;
+      const fresh = states.filter((state) => !delivered.has(state.deviceId));
+      for (const state of fresh) delivered.add(state.deviceId);
+      if (fresh.length > 0) onStates(fresh);
+    };
+    const calls = this.deviceCalls(plan.devices, deliver);
+    const commands: Queued[] = calls.map((call) => call.command);
     if (plan.partitions.length > 0) {
       const args = this.statsArgs(plan.partitions);
       commands.push({ key: this.keys.stats, add: (p) => p.evalsha(STATS_SHA, 1, this.keys.stats, ...args) });
@@ -223,30 +263,26 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
       const ids = plan.devices.map((d) => d.deviceId);
       commands.push({ key: this.keys.devices, add: (p) => p.sadd(this.keys.devices, ...ids) });
     }
-    const onChunk =
-      onStates &&
-      ((values: unknown[]) => {
-        const states: DeviceState[] = [];
-        for (const value of values) {
-          const outcome = value as DeviceOutcome | undefined;
-          if (outcome?.kind === 'applied' || outcome?.kind === 'duplicate') states.push(outcome.state);
-        }
-        if (states.length > 0) onStates(states);
-      });
 
     let replies: unknown[];
     try {
-      replies = await this.execute(commands, 'apply a batch', onChunk);
+      replies = await this.execute(commands, 'apply a batch');
     } catch (error) {
       if (!(error instanceof ScriptsMissing)) throw error;
       // Every script is idempotent, so sending the whole batch again is safe.
-      replies = await this.execute(commands, 'apply a batch', onChunk);
+      replies = await this.execute(commands, 'apply a batch');
     }
-    const devices = replies.slice(0, plan.devices.length) as DeviceOutcome[];
+    const devices: DeviceOutcome[] = new Array(plan.devices.length);
+    calls.forEach((call, c) => {
+      const outcomes = replies[c] as DeviceOutcome[];
+      call.indices.forEach((deviceIndex, j) => {
+        devices[deviceIndex] = outcomes[j] as DeviceOutcome;
+      });
+    });
     const partitions =
       plan.partitions.length === 0
         ? []
-        : (replies[plan.devices.length] as (string | null)[]).map(
+        : (replies[calls.length] as (string | null)[]).map(
             (answer): PartitionOutcome =>
               answer === 'A'
                 ? { kind: 'applied' }
@@ -264,32 +300,41 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
 
   async windows(deviceId: string, from: number, to: number): Promise<WindowState[]> {
     const index = this.keys.windowIndex(deviceId);
-    const starts = await this.run(() => this.redis.zrangebyscore(index, from, to), 'read window index');
+    // A bucket that starts before `from` may still hold minutes at or after it.
+    const starts = await this.run(
+      () => this.redis.zrangebyscore(index, from - BUCKET_MS + 1, to),
+      'read window index',
+    );
     if (starts.length === 0) return [];
     const pipeline = this.redis.pipeline();
-    for (const start of starts) pipeline.getBuffer(this.keys.window(deviceId, Number(start)));
+    for (const start of starts) pipeline.getBuffer(this.keys.windowBucket(deviceId, Number(start)));
     const replies = await this.run(() => pipeline.exec(), 'read windows');
     const windows: WindowState[] = [];
     const expired: string[] = [];
-    starts.forEach((start, i) => {
+    starts.forEach((bucketStart, i) => {
       const packed = this.reply(replies, i) as Buffer | null;
       if (packed == null) {
-        expired.push(start);
+        expired.push(bucketStart);
         return;
       }
-      const window = unpack(packed) as number[];
-      const count = window[WINDOW.count] as number;
-      windows.push({
-        start: Number(start),
-        count,
-        temperature: {
-          min: window[WINDOW.min] as number,
-          max: window[WINDOW.max] as number,
-          mean: (window[WINDOW.sum] as number) / count,
-        },
-      });
+      const bucket = unpack(packed) as number[];
+      for (let minute = 0; minute < BUCKET.minutes; minute++) {
+        const at = minute * BUCKET.stride;
+        const count = bucket[at + BUCKET.count] as number;
+        const start = Number(bucketStart) + minute * WINDOW_MS;
+        if (count === 0 || start < from || start > to) continue;
+        windows.push({
+          start,
+          count,
+          temperature: {
+            min: bucket[at + BUCKET.min] as number,
+            max: bucket[at + BUCKET.max] as number,
+            mean: (bucket[at + BUCKET.sum] as number) / count,
+          },
+        });
+      }
     });
-    // Windows expire on their own; their index entries are dropped when a reader meets them.
+    // Buckets expire on their own; their index entries are dropped when a reader meets them.
     if (expired.length > 0) await this.run(() => this.redis.zrem(index, ...expired), 'prune window index');
     return windows.sort((a, b) => a.start - b.start);
   }
@@ -309,13 +354,9 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
    * Runs a batch's commands in one round trip: one pipeline on a standalone Redis; on a cluster,
    * one pipeline per node that owns some of the commands' slots, all in parallel.
    */
-  private async execute(
-    commands: readonly Queued[],
-    what: string,
-    onChunk?: (values: unknown[]) => void,
-  ): Promise<unknown[]> {
+  private async execute(commands: readonly Queued[], what: string): Promise<unknown[]> {
     const redis = this.redis;
-    if (!isCluster(redis)) return this.executeOn(redis, commands, what, onChunk);
+    if (!isCluster(redis)) return this.executeOn(redis, commands, what);
     await this.run(async () => {
       if (redis.status === 'wait') await redis.connect();
     }, 'connect to the cluster');
@@ -338,7 +379,6 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
           node,
           indices.map((i) => commands[i] as Queued),
           what,
-          onChunk,
         );
         indices.forEach((commandIndex, j) => {
           out[commandIndex] = replies[j];
@@ -349,88 +389,127 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
   }
 
   /**
-   * One connection's share of a batch, written in chunks as they are built with no wait in
-   * between: Redis executes the first chunk on its own core while this one packs the next.
-   * Still a single wait for replies. The scripts ride along on a connection's first batch.
+   * One connection's share of a batch, each command written as soon as it is built with no wait in
+   * between: Redis executes the first on its own core while this one packs the next. Still a
+   * single wait for replies. The scripts ride along on a connection's first batch.
    */
-  private async executeOn(
-    client: Redis,
-    commands: readonly Queued[],
-    what: string,
-    onChunk?: (values: unknown[]) => void,
-  ): Promise<unknown[]> {
+  private async executeOn(client: Redis, commands: readonly Queued[], what: string): Promise<unknown[]> {
     if (!this.watched.has(client)) {
       this.watched.add(client);
       client.on('ready', () => this.loaded.delete(client));
     }
     const preload = this.loaded.has(client) ? 0 : 2;
-    const pending: Promise<unknown[]>[] = [];
+    const pending: Promise<unknown>[] = [];
     let missing = false;
-    for (let start = 0; start < commands.length; start += WRITE_CHUNK) {
-      const chunk = commands.slice(start, start + WRITE_CHUNK);
+    commands.forEach((command, i) => {
       const pipeline = client.pipeline();
-      const skip = start === 0 ? preload : 0;
-      if (skip > 0) pipeline.script('LOAD', APPLY_DEVICE_LUA).script('LOAD', APPLY_STATS_LUA);
-      for (const command of chunk) command.add(pipeline);
-      // Each chunk's replies are turned into outcomes while Redis still works on the next chunks.
+      const skip = i === 0 ? preload : 0;
+      if (skip > 0) pipeline.script('LOAD', APPLY_DEVICES_LUA).script('LOAD', APPLY_STATS_LUA);
+      command.add(pipeline);
+      // Each reply is turned into outcomes while Redis still works on the next commands.
       pending.push(
         this.run(() => pipeline.exec(), what).then((replies) => {
           if (replies?.some(([error]) => error?.message.startsWith('NOSCRIPT'))) {
             missing = true;
-            return [];
+            return undefined;
           }
-          const values = chunk.map((command, i) => {
-            const reply = this.reply(replies, i + skip);
-            return command.parse ? command.parse(reply) : reply;
-          });
-          onChunk?.(values);
-          return values;
+          const reply = this.reply(replies, skip);
+          return command.parse ? command.parse(reply) : reply;
         }),
       );
-    }
-    const chunks = await Promise.all(pending);
+    });
+    const values = await Promise.all(pending);
     if (missing) {
       this.loaded.delete(client);
       throw new ScriptsMissing('Redis has lost the scripts');
     }
     if (preload > 0) this.loaded.add(client);
-    return chunks.flat();
+    return values;
   }
 
-  private deviceCommand(delta: DeviceDelta): Queued {
-    const id = delta.deviceId;
-    const keys = [this.keys.device(id), this.keys.windowIndex(id)];
-    const windows: Packable[] = [];
-    for (const w of delta.windows) {
-      keys.push(this.keys.window(id, w.start));
-      windows.push([w.start, w.count, w.min, w.max, w.sum]);
+  /**
+   * The device deltas as script calls: on a cluster each call holds devices of one slot (they are
+   * spread over slots by their hash tags, so most calls hold one); on a standalone Redis, any.
+   */
+  private deviceCalls(
+    devices: readonly DeviceDelta[],
+    deliver: (states: DeviceState[]) => void,
+  ): { indices: number[]; command: Queued }[] {
+    const groups: number[][] = [];
+    if (isCluster(this.redis)) {
+      const bySlot = new Map<number, number[]>();
+      devices.forEach((delta, i) => {
+        const slot = calculateSlot(this.keys.device(delta.deviceId));
+        const group = bySlot.get(slot);
+        if (group === undefined) bySlot.set(slot, [i]);
+        else group.push(i);
+      });
+      for (const group of bySlot.values()) {
+        for (let at = 0; at < group.length; at += DEVICES_PER_CALL) {
+          groups.push(group.slice(at, at + DEVICES_PER_CALL));
+        }
+      }
+    } else {
+      for (let at = 0; at < devices.length; at += DEVICES_PER_CALL) {
+        const group: number[] = [];
+        for (let i = at; i < Math.min(at + DEVICES_PER_CALL, devices.length); i++) group.push(i);
+        groups.push(group);
+      }
     }
-    const packDelta = () =>
-      pack([
-        delta.segments.map((s) => [s.topicPartition, s.minOffset, s.maxOffset]),
-        delta.count,
-        delta.temperature.min,
-        delta.temperature.max,
-        delta.temperature.sum,
-        delta.humidity.min,
-        delta.humidity.max,
-        delta.humidity.sum,
-        delta.batteryMin,
-        delta.status.OK,
-        delta.status.WARN,
-        delta.status.FAIL,
-        delta.firstTs,
-        delta.lastTs,
-        delta.lastOffset,
-        lastReadingTuple(delta.last),
-        windows,
-      ]);
+    return groups.map((indices) => ({
+      indices,
+      command: this.devicesCommand(
+        indices.map((i) => devices[i] as DeviceDelta),
+        deliver,
+      ),
+    }));
+  }
+
+  private devicesCommand(deltas: readonly DeviceDelta[], deliver: (states: DeviceState[]) => void): Queued {
     const ttl = this.windowTtlMs;
-    return {
-      key: keys[0] as string,
-      add: (p) => p.callBuffer('evalsha', DEVICE_SHA, keys.length, ...keys, packDelta(), ttl),
-      parse: (reply) => this.deviceOutcome(delta, reply),
+    const add = (pipeline: Pipeline) => {
+      const keys: string[] = [];
+      const packable: Packable[] = [];
+      for (const delta of deltas) {
+        const id = delta.deviceId;
+        const buckets = bucketsOf(delta.windows);
+        keys.push(this.keys.device(id), this.keys.windowIndex(id));
+        for (const bucket of buckets) keys.push(this.keys.windowBucket(id, bucket[0] as number));
+        packable.push([
+          delta.segments.map((s) => [s.topicPartition, s.minOffset, s.maxOffset]),
+          delta.count,
+          delta.temperature.min,
+          delta.temperature.max,
+          delta.temperature.sum,
+          delta.humidity.min,
+          delta.humidity.max,
+          delta.humidity.sum,
+          delta.batteryMin,
+          delta.status.OK,
+          delta.status.WARN,
+          delta.status.FAIL,
+          delta.firstTs,
+          delta.lastTs,
+          delta.lastOffset,
+          lastReadingTuple(delta.last),
+          buckets,
+        ]);
+      }
+      pipeline.callBuffer('evalsha', DEVICES_SHA, keys.length, ...keys, pack(packable), ttl);
     };
+    const parse = (reply: unknown): DeviceOutcome[] => {
+      if (!Buffer.isBuffer(reply)) throw new RedisError('the device script answered with no data');
+      const values = unpack(reply) as unknown[];
+      if (!Array.isArray(values) || values.length !== 2 * deltas.length) {
+        throw new RedisError(`the device script answered for the wrong number of devices`);
+      }
+      const outcomes = deltas.map((delta, i) => this.deviceOutcome(delta, values[2 * i], values[2 * i + 1]));
+      const states: DeviceState[] = [];
+      for (const outcome of outcomes) if (outcome.kind !== 'partial') states.push(outcome.state);
+      if (states.length > 0) deliver(states);
+      return outcomes;
+    };
+    return { key: this.keys.device((deltas[0] as DeviceDelta).deviceId), add, parse };
   }
 
   private statsArgs(partitions: readonly PartitionDelta[]): (string | number)[] {
@@ -442,20 +521,21 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
     return args;
   }
 
-  private deviceOutcome(delta: DeviceDelta, reply: unknown): DeviceOutcome {
-    const [code, ...rest] = reply as [number, ...unknown[]];
+  private deviceOutcome(delta: DeviceDelta, code: unknown, payload: unknown): DeviceOutcome {
     if (code === PARTIAL) {
+      const marks = payload as number[];
       return {
         kind: 'partial',
-        watermarks: new Map(delta.segments.map((s, i) => [s.topicPartition, Number(rest[i] ?? -1)])),
+        watermarks: new Map(delta.segments.map((s, i) => [s.topicPartition, Number(marks[i] ?? -1)])),
       };
     }
     if (code !== APPLIED && code !== DUPLICATE) {
-      throw new RedisError(`unexpected answer ${code} from the device script`);
+      throw new RedisError(`unexpected answer ${String(code)} from the device script`);
     }
-    const state = parseDeviceState(delta.deviceId, rest[0] as Buffer | null);
-    if (state === undefined)
+    if (!Array.isArray(payload)) {
       throw new RedisError(`device ${delta.deviceId} has no aggregates after its update`);
+    }
+    const state = deviceStateOf(delta.deviceId, payload as number[]);
     return { kind: code === APPLIED ? 'applied' : 'duplicate', state };
   }
 

@@ -6,10 +6,10 @@
 export interface KeySpace {
   /** The device's aggregates and per-partition watermarks, packed (see STATE in scripts.ts). */
   device(deviceId: string): string;
-  /** Sorted set of the device's window starts (score = start). */
+  /** Sorted set of the starts of the device's window buckets (score = start). */
   windowIndex(deviceId: string): string;
-  /** One minute window, packed (see WINDOW in scripts.ts); expires after its TTL. */
-  window(deviceId: string, start: number): string;
+  /** Ten minute windows, packed (see BUCKET in scripts.ts); expires its TTL after its last update. */
+  windowBucket(deviceId: string, start: number): string;
   /** Set of every device id seen. */
   readonly devices: string;
   /** Hash of fleet totals and their per-partition watermarks. */
@@ -19,8 +19,8 @@ export interface KeySpace {
 export function keySpace(prefix: string): KeySpace {
   return {
     device: (id) => `${prefix}:dev:{${id}}`,
-    windowIndex: (id) => `${prefix}:wins:{${id}}`,
-    window: (id, start) => `${prefix}:win:{${id}}:${start}`,
+    windowIndex: (id) => `${prefix}:wbs:{${id}}`,
+    windowBucket: (id, start) => `${prefix}:wb:{${id}}:${start}`,
     devices: `${prefix}:devices`,
     stats: `${prefix}:stats`,
   };

@@ -1,7 +1,8 @@
 import { QUARANTINE_REASONS } from '../../analytics/telemetry';
 
 /**
- * The atomic updates. Each script touches the keys of one device (or the one stats hash) only.
+ * The atomic updates. A script touches the keys of one cluster slot only: devices whose keys share
+ * it (every key of a device carries its id as a hash tag), or the one stats hash.
  *
  * Exactly once: a device's state keeps, per source topic-partition, the highest offset applied
  * (its watermarks). A partition is read in order, so every offset at or below that
@@ -37,83 +38,122 @@ export const STATE = {
   watermarks: 15,
 } as const;
 
-/** A minute window, a MessagePack array: count, temperature min, max, sum. */
-export const WINDOW = { count: 0, min: 1, max: 2, sum: 3 } as const;
+/**
+ * Minute windows rest in buckets of ten: one key per device and ten minutes, a MessagePack array of
+ * 10 × (count, temperature min, max, sum), count 0 for a minute without readings. A batch touches
+ * one or two buckets of a device rather than one key per minute, which halves the commands a
+ * device update runs. A bucket expires its TTL after its last update.
+ */
+export const BUCKET = { minutes: 10, stride: 4, count: 0, min: 1, max: 2, sum: 3 } as const;
+export const BUCKET_MS = BUCKET.minutes * 60_000;
+const EMPTY_BUCKET = `{${new Array(BUCKET.minutes * BUCKET.stride).fill(0).join(',')}}`;
 
 export const APPLIED = 0;
 export const DUPLICATE = 1;
 export const PARTIAL = 2;
 
 /**
- * KEYS: device state, window index, then one key per window of the delta.
- * ARGV[1]: the delta as MessagePack: [segments [[topicPartition, minOffset, maxOffset]...],
- *   count, tmin, tmax, tsum, hmin, hmax, hsum, bmin, ok, warn, fail, firstTs, lastTs, lastOffset,
- *   last reading, windows [[start, count, min, max, sum]...]]; ARGV[2]: window TTL in ms.
- * Returns {APPLIED|DUPLICATE, state} or {PARTIAL, watermark per segment}.
- * MessagePack keeps doubles exact and spares the script all number parsing and formatting,
- * which dominated its cost when the state was a hash of decimal strings.
+ * Applies the deltas of several devices, each atomically and exactly once. A call carries the
+ * devices of one cluster slot (or, on a standalone Redis, any devices), so it never crosses slots.
+ *
+ * KEYS, per device in ARGV[1]'s order: state, window index, then one key per bucket of its delta.
+ * ARGV[1]: the deltas as one MessagePack array; each is [segments [[topicPartition, minOffset,
+ *   maxOffset]...], count, tmin, tmax, tsum, hmin, hmax, hsum, bmin, ok, warn, fail, firstTs,
+ *   lastTs, lastOffset, last reading, buckets [[start, minute, count, min, max, sum, minute, ...]...]]
+ *   (minute = 0..9 within the bucket); ARGV[2]: window TTL in ms.
+ * Returns one MessagePack string holding, per device, a code and then: APPLIED or DUPLICATE, the
+ * packed state (nil for none); PARTIAL, the watermark of each segment. The stored state bytes go
+ * back as they are, concatenated: no re-pack in Lua and one reply element per call, not per device.
  */
-export const APPLY_DEVICE_LUA = `
-local d = cmsgpack.unpack(ARGV[1])
-local raw = redis.call('GET', KEYS[1])
-local cur = raw and cmsgpack.unpack(raw)
-local wm = cur and cur[16] or {}
-local segs = d[1]
-local S = #segs
-local fresh, stale = 0, 0
-for s = 1, S do
-  local seg = segs[s]
-  local w = wm[seg[1]] or -1
-  if w < seg[2] then fresh = fresh + 1 elseif w >= seg[3] then stale = stale + 1 end
-end
-if fresh < S and stale < S then
-  local out = {${PARTIAL}}
-  for s = 1, S do out[s + 1] = wm[segs[s][1]] or -1 end
-  return out
-end
-if S == 0 or stale == S or d[2] == 0 then
-  return {${DUPLICATE}, raw or false}
-end
-local n, tmin, tmax, tsum, hmin, hmax, hsum, bmin = d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9]
-local ok, warn, fail, fts, lts, lo, last = d[10], d[11], d[12], d[13], d[14], d[15], d[16]
-if cur then
-  n = n + cur[1]
-  tmin = math.min(tmin, cur[2])
-  tmax = math.max(tmax, cur[3])
-  tsum = tsum + cur[4]
-  hmin = math.min(hmin, cur[5])
-  hmax = math.max(hmax, cur[6])
-  hsum = hsum + cur[7]
-  bmin = math.min(bmin, cur[8])
-  ok = ok + cur[9]
-  warn = warn + cur[10]
-  fail = fail + cur[11]
-  fts = math.min(fts, cur[12])
-  if lts < cur[13] or (lts == cur[13] and lo <= cur[14]) then lts, lo, last = cur[13], cur[14], cur[15] end
-end
-for s = 1, S do wm[segs[s][1]] = segs[s][3] end
-local packed = cmsgpack.pack({n, tmin, tmax, tsum, hmin, hmax, hsum, bmin, ok, warn, fail, fts, lts, lo, last, wm})
-redis.call('SET', KEYS[1], packed)
-local ws = d[17]
-for i = 1, #ws do
-  local w = ws[i]
-  local key = KEYS[2 + i]
-  local c, mn, mx, sm = w[2], w[3], w[4], w[5]
-  local old = redis.call('GET', key)
-  if old then
-    local o = cmsgpack.unpack(old)
-    c = c + o[1]
-    mn = math.min(mn, o[2])
-    mx = math.max(mx, o[3])
-    sm = sm + o[4]
-  else
-    -- A window that exists is indexed already; the index outlives its windows (same TTL, refreshed below).
-    redis.call('ZADD', KEYS[2], w[1], w[1])
+export const APPLY_DEVICES_LUA = `
+local ds = cmsgpack.unpack(ARGV[1])
+local ttl = ARGV[2]
+local parts = {}
+local k = 0
+for i = 1, #ds do
+  local d = ds[i]
+  local skey, ikey = KEYS[k + 1], KEYS[k + 2]
+  local bs = d[17]
+  local base = k + 2
+  k = base + #bs
+  local raw = redis.call('GET', skey)
+  local cur = raw and cmsgpack.unpack(raw)
+  local wm = cur and cur[16] or {}
+  local segs = d[1]
+  local S = #segs
+  local fresh, stale = 0, 0
+  for s = 1, S do
+    local seg = segs[s]
+    local w = wm[seg[1]] or -1
+    if w < seg[2] then fresh = fresh + 1 elseif w >= seg[3] then stale = stale + 1 end
   end
-  redis.call('SET', key, cmsgpack.pack({c, mn, mx, sm}), 'PX', ARGV[2])
+  if fresh < S and stale < S then
+    local marks = {}
+    for s = 1, S do marks[s] = wm[segs[s][1]] or -1 end
+    parts[i] = '\\${PARTIAL}' .. cmsgpack.pack(marks)
+  elseif S == 0 or stale == S or d[2] == 0 then
+    parts[i] = '\\${DUPLICATE}' .. (raw or '\\192')
+  else
+    local n, tmin, tmax, tsum, hmin, hmax, hsum, bmin = d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9]
+    local ok, warn, fail, fts, lts, lo, last = d[10], d[11], d[12], d[13], d[14], d[15], d[16]
+    if cur then
+      n = n + cur[1]
+      tmin = math.min(tmin, cur[2])
+      tmax = math.max(tmax, cur[3])
+      tsum = tsum + cur[4]
+      hmin = math.min(hmin, cur[5])
+      hmax = math.max(hmax, cur[6])
+      hsum = hsum + cur[7]
+      bmin = math.min(bmin, cur[8])
+      ok = ok + cur[9]
+      warn = warn + cur[10]
+      fail = fail + cur[11]
+      fts = math.min(fts, cur[12])
+      if lts < cur[13] or (lts == cur[13] and lo <= cur[14]) then lts, lo, last = cur[13], cur[14], cur[15] end
+    end
+    for s = 1, S do wm[segs[s][1]] = segs[s][3] end
+    local packed = cmsgpack.pack({n, tmin, tmax, tsum, hmin, hmax, hsum, bmin, ok, warn, fail, fts, lts, lo, last, wm})
+    redis.call('SET', skey, packed)
+    for j = 1, #bs do
+      local b = bs[j]
+      local key = KEYS[base + j]
+      local old = redis.call('GET', key)
+      local w
+      if old then
+        w = cmsgpack.unpack(old)
+      else
+        w = ${EMPTY_BUCKET}
+        -- A bucket that exists is indexed already; the index outlives its buckets (same TTL, refreshed below).
+        redis.call('ZADD', ikey, b[1], b[1])
+      end
+      for m = 2, #b, 5 do
+        local o = b[m] * ${BUCKET.stride}
+        local c = w[o + 1]
+        if c == 0 then
+          w[o + 1], w[o + 2], w[o + 3], w[o + 4] = b[m + 1], b[m + 2], b[m + 3], b[m + 4]
+        else
+          w[o + 1] = c + b[m + 1]
+          w[o + 2] = math.min(w[o + 2], b[m + 2])
+          w[o + 3] = math.max(w[o + 3], b[m + 3])
+          w[o + 4] = w[o + 4] + b[m + 4]
+        end
+      end
+      redis.call('SET', key, cmsgpack.pack(w), 'PX', ttl)
+    end
+    if #bs > 0 then redis.call('PEXPIRE', ikey, ttl) end
+    parts[i] = '\\${APPLIED}' .. packed
+  end
 end
-if #ws > 0 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
-return {${APPLIED}, packed}
+local n = 2 * #ds
+local head
+if n < 16 then
+  head = string.char(144 + n)
+elseif n < 65536 then
+  head = string.char(220, math.floor(n / 256), n % 256)
+else
+  head = string.char(221, math.floor(n / 16777216), math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)
+end
+return head .. table.concat(parts)
 `;
 
 /**

@@ -42,15 +42,13 @@ let redis: Redis;
 let handler: ReturnType<typeof createQueryHandler>;
 
 /** Applies readings through the store the analytics processor uses. */
-async function seed(ttlSeconds = 3600): Promise<void> {
+async function seed(ttlSeconds = 3600, batch: readonly PlacedReading[] = readings): Promise<void> {
   const store = new RedisAnalyticsStore(redis, { keyPrefix: 'surge', windowTtlSeconds: ttlSeconds });
   const classified = parseMskEvent(
-    buildMskEvent(
-      readings.map((p) => telemetryRecord(p.reading, { offset: p.offset, partition: p.partition })),
-    ),
+    buildMskEvent(batch.map((p) => telemetryRecord(p.reading, { offset: p.offset, partition: p.partition }))),
   ).map((record) => classifyRecord(record, registry, Date.now()));
   const accepted = classified.flatMap((c) => (c.accepted ? [c] : []));
-  const devices = ['q-1', 'q-2'].map((id) =>
+  const devices = [...new Set(accepted.map((c) => c.reading.deviceId))].map((id) =>
     deviceDelta(
       id,
       accepted.filter((c) => c.reading.deviceId === id),
@@ -135,6 +133,32 @@ describe('query handler', () => {
     expect(body.windows.map((w: { start: number }) => w.start)).toEqual([T0, T0 + 60_000, T0 + 180_000]);
   });
 
+  it('keeps windows exact across ten-minute buckets and batches, and filters inside a bucket', async () => {
+    const at = (minute: number, second: number) => T0 + minute * 60_000 + second * 1_000;
+    const placed = (offset: number, ts: number, temperature: number): PlacedReading => ({
+      reading: telemetry({ deviceId: 'q-3', ts, temperature }),
+      partition: 1,
+      offset,
+    });
+    // Minutes -1 (previous bucket), 9 and 10 (either side of a bucket edge) and 25, in two batches
+    // that both write minute 9 and minute 10.
+    const first = [placed(0, at(-1, 59), 10), placed(1, at(9, 0), 11), placed(2, at(10, 0), 12)];
+    const second = [placed(3, at(9, 59), 9.5), placed(4, at(10, 30), 14), placed(5, at(25, 1), -3)];
+    await seed(3600, first);
+    await seed(3600, second);
+    const all = [...first, ...second];
+    const { body } = await get('/devices/q-3/windows');
+    expectAggregatesEqual(body.windows, expectedWindows(all));
+    expect(body.windows.map((w: { start: number; count: number }) => [w.start - T0, w.count])).toEqual([
+      [-60_000, 1],
+      [540_000, 2],
+      [600_000, 2],
+      [1_500_000, 1],
+    ]);
+    const inside = await get(`/devices/q-3/windows?from=${at(9, 0)}&to=${at(10, 0)}`);
+    expect(inside.body.windows.map((w: { start: number }) => w.start)).toEqual([at(9, 0), at(10, 0)]);
+  });
+
   it('limits windows to starts between from and to, inclusive', async () => {
     const { body } = await get(`/devices/q-1/windows?from=${T0 + 60_000}&to=${T0 + 180_000}`);
     expect(body.windows.map((w: { start: number }) => w.start)).toEqual([T0 + 60_000, T0 + 180_000]);
@@ -157,7 +181,7 @@ describe('query handler', () => {
     await seed(0.05);
     await new Promise((resolve) => setTimeout(resolve, 120));
     expect((await get('/devices/q-1/windows')).body.windows).toEqual([]);
-    expect(await redis.zcard('surge:wins:{q-1}')).toBe(0);
+    expect(await redis.zcard('surge:wbs:{q-1}')).toBe(0);
     expect((await get('/devices/q-1')).body.count).toBe(4);
   });
 
