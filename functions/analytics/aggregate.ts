@@ -1,6 +1,6 @@
 import { topicPartition } from '../shared/msk/event';
 import type { AcceptedRecord, Classified } from './decode';
-import type { LastReading, QuarantineReason, Status } from './telemetry';
+import type { LastReading, QuarantineReason, Status, Telemetry } from './telemetry';
 
 /**
  * Folding a batch into per-device and per-partition deltas: pure functions, no I/O.
@@ -63,31 +63,109 @@ export function windowStart(ts: number): number {
   return Math.floor(ts / WINDOW_MS) * WINDOW_MS;
 }
 
-export function groupByDevice(accepted: readonly AcceptedRecord[]): Map<string, AcceptedRecord[]> {
-  const groups = new Map<string, AcceptedRecord[]>();
-  for (const record of accepted) {
-    const group = groups.get(record.reading.deviceId);
-    if (group === undefined) groups.set(record.reading.deviceId, [record]);
-    else group.push(record);
-  }
-  return groups;
+interface MutableWindow {
+  start: number;
+  count: number;
+  min: number;
+  max: number;
+  sum: number;
 }
 
-export function groupByPartition(records: readonly Classified[]): Map<string, Classified[]> {
-  const groups = new Map<string, Classified[]>();
-  for (const record of records) {
-    const tp = topicPartition(record.source.topic, record.source.partition);
-    const group = groups.get(tp);
-    if (group === undefined) groups.set(tp, [record]);
-    else group.push(record);
-  }
-  return groups;
-}
+/**
+ * Folds one device's readings as they come, in any order: the processor feeds it during its single
+ * pass over a batch, so no reading has to be kept until the batch is grouped.
+ */
+export class DeviceAccumulator {
+  private count = 0;
+  private tMin = Number.POSITIVE_INFINITY;
+  private tMax = Number.NEGATIVE_INFINITY;
+  private tSum = 0;
+  private hMin = Number.POSITIVE_INFINITY;
+  private hMax = Number.NEGATIVE_INFINITY;
+  private hSum = 0;
+  private bMin = Number.POSITIVE_INFINITY;
+  private ok = 0;
+  private warn = 0;
+  private fail = 0;
+  private firstTs = Number.POSITIVE_INFINITY;
+  private last: Telemetry | undefined;
+  private lastOffset = -1;
+  private readonly segments = new Map<
+    string,
+    { topicPartition: string; minOffset: number; maxOffset: number }
+  >();
+  private readonly windows = new Map<number, MutableWindow>();
 
-function isNewer(candidate: AcceptedRecord, current: AcceptedRecord): boolean {
-  const a = candidate.reading.ts;
-  const b = current.reading.ts;
-  return a > b || (a === b && candidate.source.offset > current.source.offset);
+  constructor(readonly deviceId: string) {}
+
+  /** Adds a reading read at `offset` of `topicPartition`. */
+  add(reading: Telemetry, topicPartition: string, offset: number): void {
+    const segment = this.segments.get(topicPartition);
+    if (segment === undefined)
+      this.segments.set(topicPartition, { topicPartition, minOffset: offset, maxOffset: offset });
+    else {
+      if (offset < segment.minOffset) segment.minOffset = offset;
+      if (offset > segment.maxOffset) segment.maxOffset = offset;
+    }
+
+    const { temperature: t, humidity: h, battery: b, ts } = reading;
+    this.count++;
+    if (t < this.tMin) this.tMin = t;
+    if (t > this.tMax) this.tMax = t;
+    this.tSum += t;
+    if (h < this.hMin) this.hMin = h;
+    if (h > this.hMax) this.hMax = h;
+    this.hSum += h;
+    if (b < this.bMin) this.bMin = b;
+    if (reading.status === 'OK') this.ok++;
+    else if (reading.status === 'WARN') this.warn++;
+    else this.fail++;
+    if (ts < this.firstTs) this.firstTs = ts;
+    // The last reading is the one with the greatest (ts, offset): independent of delivery order.
+    const last = this.last;
+    if (last === undefined || ts > last.ts || (ts === last.ts && offset > this.lastOffset)) {
+      this.last = reading;
+      this.lastOffset = offset;
+    }
+
+    const start = windowStart(ts);
+    const window = this.windows.get(start);
+    if (window === undefined) this.windows.set(start, { start, count: 1, min: t, max: t, sum: t });
+    else {
+      window.count++;
+      if (t < window.min) window.min = t;
+      if (t > window.max) window.max = t;
+      window.sum += t;
+    }
+  }
+
+  /** The delta of what was added; undefined when nothing was. */
+  delta(): DeviceDelta | undefined {
+    const last = this.last;
+    if (last === undefined) return undefined;
+    return {
+      deviceId: this.deviceId,
+      segments: [...this.segments.values()],
+      count: this.count,
+      temperature: { min: this.tMin, max: this.tMax, sum: this.tSum },
+      humidity: { min: this.hMin, max: this.hMax, sum: this.hSum },
+      batteryMin: this.bMin,
+      status: { OK: this.ok, WARN: this.warn, FAIL: this.fail },
+      firstTs: this.firstTs,
+      lastTs: last.ts,
+      last: {
+        ts: last.ts,
+        temperature: last.temperature,
+        humidity: last.humidity,
+        battery: last.battery,
+        status: last.status,
+        location: last.location === null ? null : { lat: last.location.lat, lon: last.location.lon },
+        firmware: last.firmware,
+      },
+      lastOffset: this.lastOffset,
+      windows: [...this.windows.values()],
+    };
+  }
 }
 
 /**
@@ -99,85 +177,43 @@ export function deviceDelta(
   records: readonly AcceptedRecord[],
   watermarks?: Watermarks,
 ): DeviceDelta | undefined {
-  let count = 0;
-  let tMin = Number.POSITIVE_INFINITY;
-  let tMax = Number.NEGATIVE_INFINITY;
-  let tSum = 0;
-  let hMin = Number.POSITIVE_INFINITY;
-  let hMax = Number.NEGATIVE_INFINITY;
-  let hSum = 0;
-  let bMin = Number.POSITIVE_INFINITY;
-  let ok = 0;
-  let warn = 0;
-  let fail = 0;
-  let firstTs = Number.POSITIVE_INFINITY;
-  let lastRecord: AcceptedRecord | undefined;
-  const segments = new Map<string, { topicPartition: string; minOffset: number; maxOffset: number }>();
-  const windows = new Map<number, { start: number; count: number; min: number; max: number; sum: number }>();
-
-  for (const record of records) {
-    const { source, reading } = record;
+  const accumulator = new DeviceAccumulator(deviceId);
+  for (const { source, reading } of records) {
     const tp = topicPartition(source.topic, source.partition);
     const watermark = watermarks?.get(tp);
     if (watermark !== undefined && source.offset <= watermark) continue;
-
-    const segment = segments.get(tp);
-    if (segment === undefined)
-      segments.set(tp, { topicPartition: tp, minOffset: source.offset, maxOffset: source.offset });
-    else {
-      if (source.offset < segment.minOffset) segment.minOffset = source.offset;
-      if (source.offset > segment.maxOffset) segment.maxOffset = source.offset;
-    }
-
-    const { temperature: t, humidity: h, battery: b } = reading;
-    count++;
-    if (t < tMin) tMin = t;
-    if (t > tMax) tMax = t;
-    tSum += t;
-    if (h < hMin) hMin = h;
-    if (h > hMax) hMax = h;
-    hSum += h;
-    if (b < bMin) bMin = b;
-    if (reading.status === 'OK') ok++;
-    else if (reading.status === 'WARN') warn++;
-    else fail++;
-    if (reading.ts < firstTs) firstTs = reading.ts;
-    if (lastRecord === undefined || isNewer(record, lastRecord)) lastRecord = record;
-
-    const start = windowStart(reading.ts);
-    const window = windows.get(start);
-    if (window === undefined) windows.set(start, { start, count: 1, min: t, max: t, sum: t });
-    else {
-      window.count++;
-      if (t < window.min) window.min = t;
-      if (t > window.max) window.max = t;
-      window.sum += t;
-    }
+    accumulator.add(reading, tp, source.offset);
   }
-  if (lastRecord === undefined) return undefined;
-  const last = lastRecord.reading;
-  return {
-    deviceId,
-    segments: [...segments.values()],
-    count,
-    temperature: { min: tMin, max: tMax, sum: tSum },
-    humidity: { min: hMin, max: hMax, sum: hSum },
-    batteryMin: bMin,
-    status: { OK: ok, WARN: warn, FAIL: fail },
-    firstTs,
-    lastTs: last.ts,
-    last: {
-      ts: last.ts,
-      temperature: last.temperature,
-      humidity: last.humidity,
-      battery: last.battery,
-      status: last.status,
-      location: last.location === null ? null : { lat: last.location.lat, lon: last.location.lon },
-      firmware: last.firmware,
-    },
-    lastOffset: lastRecord.source.offset,
-    windows: [...windows.values()],
-  };
+  return accumulator.delta();
+}
+
+/** Fleet totals of one topic-partition's records, folded as they come. */
+export class PartitionAccumulator {
+  private minOffset = Number.POSITIVE_INFINITY;
+  private maxOffset = Number.NEGATIVE_INFINITY;
+  private applied = 0;
+  private readonly quarantined: Partial<Record<QuarantineReason, number>> = {};
+
+  constructor(readonly topicPartition: string) {}
+
+  /** Adds a record at `offset`: valid, or quarantined for `reason`. */
+  add(offset: number, reason?: QuarantineReason): void {
+    if (offset < this.minOffset) this.minOffset = offset;
+    if (offset > this.maxOffset) this.maxOffset = offset;
+    if (reason === undefined) this.applied++;
+    else this.quarantined[reason] = (this.quarantined[reason] ?? 0) + 1;
+  }
+
+  delta(): PartitionDelta | undefined {
+    if (this.minOffset === Number.POSITIVE_INFINITY) return undefined;
+    return {
+      topicPartition: this.topicPartition,
+      minOffset: this.minOffset,
+      maxOffset: this.maxOffset,
+      applied: this.applied,
+      quarantined: { ...this.quarantined },
+    };
+  }
 }
 
 /**
@@ -189,18 +225,11 @@ export function partitionDelta(
   records: readonly Classified[],
   watermark?: number,
 ): PartitionDelta | undefined {
-  let minOffset = Number.POSITIVE_INFINITY;
-  let maxOffset = Number.NEGATIVE_INFINITY;
-  let applied = 0;
-  const quarantined: Partial<Record<QuarantineReason, number>> = {};
+  const accumulator = new PartitionAccumulator(tp);
   for (const record of records) {
     const offset = record.source.offset;
     if (watermark !== undefined && offset <= watermark) continue;
-    if (offset < minOffset) minOffset = offset;
-    if (offset > maxOffset) maxOffset = offset;
-    if (record.accepted) applied++;
-    else quarantined[record.reason] = (quarantined[record.reason] ?? 0) + 1;
+    accumulator.add(offset, record.accepted ? undefined : record.reason);
   }
-  if (minOffset === Number.POSITIVE_INFINITY) return undefined;
-  return { topicPartition: tp, minOffset, maxOffset, applied, quarantined };
+  return accumulator.delta();
 }

@@ -3,17 +3,18 @@ import type { AnalyticsConfig } from '../shared/config';
 import { RedisError } from '../shared/errors';
 import type { OutboundMessage, Publisher } from '../shared/kafka/publisher';
 import type { DeviceState } from '../shared/model';
-import type { SourceRecord } from '../shared/msk/event';
+import { type SourceRecord, topicPartition } from '../shared/msk/event';
 import type { AnalyticsStore, DeviceOutcome, PartitionOutcome } from '../shared/redis/analytics-store';
 import {
+  DeviceAccumulator,
   type DeviceDelta,
   deviceDelta,
-  groupByDevice,
-  groupByPartition,
+  PartitionAccumulator,
   type PartitionDelta,
   partitionDelta,
+  type Watermarks,
 } from './aggregate';
-import { type AcceptedRecord, type Classified, classifyRecord, type QuarantinedRecord } from './decode';
+import { type AcceptedRecord, classifyRecord } from './decode';
 import { alertMessage, alertReasons, deadLetterMessage, summaryMessage } from './outputs';
 import type { QuarantineReason } from './telemetry';
 
@@ -58,29 +59,63 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
 
   return async function processBatch(records) {
     const at = now();
-    const classified: Classified[] = new Array(records.length);
-    const accepted: AcceptedRecord[] = [];
-    const quarantined: QuarantinedRecord[] = [];
-    for (let i = 0; i < records.length; i++) {
-      const result = classifyRecord(records[i] as SourceRecord, registry, at);
-      classified[i] = result;
-      if (result.accepted) accepted.push(result);
-      else quarantined.push(result);
-    }
+    const classify = (i: number) => classifyRecord(records[i] as SourceRecord, registry, at);
 
-    const byDevice = groupByDevice(accepted);
-    const byPartition = groupByPartition(classified);
+    // One pass: every record is classified, folded into its device's and partition's accumulators
+    // and, when it raises an alert or is quarantined, turned into its message. Nothing per record
+    // outlives its turn but its index (the rare recompute of an overlapping redelivery decodes again).
+    const devices = new Map<string, DeviceEntry>();
+    const partitions = new Map<string, PartitionEntry>();
+    const early: OutboundMessage[] = [];
+    const byReason: Partial<Record<QuarantineReason, number>> = {};
+    let acceptedCount = 0;
+    let alerts = 0;
+    let partition: PartitionEntry | undefined;
+    for (let i = 0; i < records.length; i++) {
+      const source = records[i] as SourceRecord;
+      if (
+        partition === undefined ||
+        partition.topic !== source.topic ||
+        partition.partition !== source.partition
+      ) {
+        const tp = topicPartition(source.topic, source.partition);
+        partition = partitions.get(tp);
+        if (partition === undefined) {
+          partition = {
+            topic: source.topic,
+            partition: source.partition,
+            fold: new PartitionAccumulator(tp),
+            indices: [],
+          };
+          partitions.set(tp, partition);
+        }
+      }
+      partition.indices.push(i);
+      const result = classifyRecord(source, registry, at);
+      if (!result.accepted) {
+        partition.fold.add(source.offset, result.reason);
+        byReason[result.reason] = (byReason[result.reason] ?? 0) + 1;
+        early.push(deadLetterMessage(result, config.topics));
+        continue;
+      }
+      acceptedCount++;
+      partition.fold.add(source.offset);
+      const { deviceId } = result.reading;
+      let device = devices.get(deviceId);
+      if (device === undefined) {
+        device = { fold: new DeviceAccumulator(deviceId), indices: [] };
+        devices.set(deviceId, device);
+      }
+      device.fold.add(result.reading, partition.fold.topicPartition, source.offset);
+      device.indices.push(i);
+      const reasons = alertReasons(result, config.alertTemperatureThreshold);
+      if (reasons.length > 0) {
+        early.push(alertMessage(result, reasons, config.alertTemperatureThreshold, config.topics, registry));
+        alerts++;
+      }
+    }
 
     // Dead letters and alerts do not depend on the store: they are published while it works.
-    const early: OutboundMessage[] = [];
-    for (const record of quarantined) early.push(deadLetterMessage(record, config.topics));
-    let alerts = 0;
-    for (const record of accepted) {
-      const reasons = alertReasons(record, config.alertTemperatureThreshold);
-      if (reasons.length === 0) continue;
-      early.push(alertMessage(record, reasons, config.alertTemperatureThreshold, config.topics, registry));
-      alerts++;
-    }
     const publishStart = performance.now();
     const publishedEarly = publisher.publish(early);
     // Settled either way before this function returns; its failure is reported below.
@@ -92,10 +127,29 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
     const onStates = (states: DeviceState[]) => {
       for (const state of states) summaries.push(summaryMessage(state, config.topics, registry));
     };
+    const recompute: Recompute = {
+      device(deviceId, watermarks) {
+        const accepted: AcceptedRecord[] = [];
+        for (const i of devices.get(deviceId)?.indices ?? []) {
+          const result = classify(i);
+          if (result.accepted) accepted.push(result);
+        }
+        return deviceDelta(deviceId, accepted, watermarks);
+      },
+      partition(tp, watermark) {
+        return partitionDelta(tp, (partitions.get(tp)?.indices ?? []).map(classify), watermark);
+      },
+    };
     const storeStart = performance.now();
     let applied: Applied;
     try {
-      applied = await applyExactlyOnce(store, byDevice, byPartition, onStates);
+      applied = await applyExactlyOnce(
+        store,
+        [...devices.values()].map((device) => device.fold.delta() as DeviceDelta),
+        [...partitions.values()].map((entry) => entry.fold.delta() as PartitionDelta),
+        recompute,
+        onStates,
+      );
     } catch (error) {
       await publishedEarly.catch(() => undefined);
       throw error;
@@ -104,20 +158,37 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
     await Promise.all([publishedEarly, publisher.publish(summaries)]);
     const publishMs = performance.now() - publishStart;
 
-    const byReason: Partial<Record<QuarantineReason, number>> = {};
-    for (const record of quarantined) byReason[record.reason] = (byReason[record.reason] ?? 0) + 1;
     return {
       records: records.length,
       applied: applied.records,
-      duplicates: accepted.length - applied.records,
+      duplicates: acceptedCount - applied.records,
       quarantined: byReason,
-      devices: byDevice.size,
+      devices: devices.size,
       alerts,
       storeCalls: applied.storeCalls,
       storeMs,
       publishMs,
     };
   };
+}
+
+interface DeviceEntry {
+  readonly fold: DeviceAccumulator;
+  /** Positions of the device's records in the batch. */
+  readonly indices: number[];
+}
+
+interface PartitionEntry {
+  readonly topic: string;
+  readonly partition: number;
+  readonly fold: PartitionAccumulator;
+  readonly indices: number[];
+}
+
+/** Deltas recomputed from the records above the watermarks a PARTIAL answer reported. */
+interface Recompute {
+  device(deviceId: string, watermarks: Watermarks): DeviceDelta | undefined;
+  partition(topicPartition: string, watermark: number): PartitionDelta | undefined;
 }
 
 interface Applied {
@@ -149,21 +220,13 @@ function emptyDelta(deviceId: string): DeviceDelta {
  */
 async function applyExactlyOnce(
   store: AnalyticsStore,
-  byDevice: Map<string, AcceptedRecord[]>,
-  byPartition: Map<string, Classified[]>,
+  initialDevices: DeviceDelta[],
+  initialPartitions: PartitionDelta[],
+  recompute: Recompute,
   onStates: (states: DeviceState[]) => void,
 ): Promise<Applied> {
-  let devices: DeviceDelta[] = [];
-  for (const [deviceId, group] of byDevice) {
-    const delta = deviceDelta(deviceId, group);
-    if (delta !== undefined) devices.push(delta);
-  }
-  let partitions: PartitionDelta[] = [];
-  for (const [tp, group] of byPartition) {
-    const delta = partitionDelta(tp, group);
-    if (delta !== undefined) partitions.push(delta);
-  }
-
+  let devices = initialDevices;
+  let partitions = initialPartitions;
   let records = 0;
   let storeCalls = 0;
   while (devices.length > 0 || partitions.length > 0) {
@@ -178,10 +241,7 @@ async function applyExactlyOnce(
     result.devices.forEach((outcome: DeviceOutcome, i) => {
       const delta = devices[i] as DeviceDelta;
       if (outcome.kind === 'partial') {
-        const group = byDevice.get(delta.deviceId) ?? [];
-        retryDevices.push(
-          deviceDelta(delta.deviceId, group, outcome.watermarks) ?? emptyDelta(delta.deviceId),
-        );
+        retryDevices.push(recompute.device(delta.deviceId, outcome.watermarks) ?? emptyDelta(delta.deviceId));
         return;
       }
       if (outcome.kind === 'applied') records += delta.count;
@@ -189,8 +249,7 @@ async function applyExactlyOnce(
     const retryPartitions: PartitionDelta[] = [];
     result.partitions.forEach((outcome: PartitionOutcome, i) => {
       if (outcome.kind !== 'partial') return;
-      const tp = (partitions[i] as PartitionDelta).topicPartition;
-      const delta = partitionDelta(tp, byPartition.get(tp) ?? [], outcome.watermark);
+      const delta = recompute.partition((partitions[i] as PartitionDelta).topicPartition, outcome.watermark);
       if (delta !== undefined) retryPartitions.push(delta);
     });
     devices = retryDevices;

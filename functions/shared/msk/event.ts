@@ -1,7 +1,7 @@
 import type { MSKEvent } from 'aws-lambda';
 import { InvalidEventError } from '../errors';
 
-/** One Kafka record of an MSK event, with key and value decoded from base64. */
+/** One Kafka record of an MSK event, with key and value decoded from base64 (on each read). */
 export interface SourceRecord {
   readonly topic: string;
   readonly partition: number;
@@ -20,10 +20,35 @@ function fail(message: string): never {
   throw new InvalidEventError(`not an MSK event: ${message}`);
 }
 
-function decodeBase64(value: unknown, where: string): Buffer | null {
+function base64Text(value: unknown, where: string): string | null {
   if (value === null || value === undefined) return null;
   if (typeof value !== 'string') fail(`${where} must be a base64 string`);
-  return Buffer.from(value, 'base64');
+  return value;
+}
+
+/**
+ * Key and value stay base64 text until read, and each read decodes afresh: the processor reads a
+ * value once to classify it and keys only for dead letters, so no decoded copy outlives its use
+ * (ten thousand long-lived buffers per batch were a large share of the garbage collector's work).
+ */
+class EventRecord implements SourceRecord {
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly offset: number,
+    readonly timestamp: number,
+    private readonly keyText: string | null,
+    private readonly valueText: string | null,
+    readonly headers: SourceRecord['headers'],
+  ) {}
+
+  get key(): Buffer | null {
+    return this.keyText === null ? null : Buffer.from(this.keyText, 'base64');
+  }
+
+  get value(): Buffer | null {
+    return this.valueText === null ? null : Buffer.from(this.valueText, 'base64');
+  }
 }
 
 /**
@@ -55,15 +80,17 @@ export function parseMskEvent(event: unknown): SourceRecord[] {
         fail(`${where}.offset must be a non-negative integer`);
       }
       if (headers !== undefined && !Array.isArray(headers)) fail(`${where}.headers must be an array`);
-      flat.push({
-        topic,
-        partition: partition as number,
-        offset: offset as number,
-        timestamp: typeof timestamp === 'number' ? timestamp : 0,
-        key: decodeBase64(record.key, `${where}.key`),
-        value: decodeBase64(record.value, `${where}.value`),
-        headers: (headers as SourceRecord['headers'] | undefined) ?? [],
-      });
+      flat.push(
+        new EventRecord(
+          topic,
+          partition as number,
+          offset as number,
+          typeof timestamp === 'number' ? timestamp : 0,
+          base64Text(record.key, `${where}.key`),
+          base64Text(record.value, `${where}.value`),
+          (headers as SourceRecord['headers'] | undefined) ?? [],
+        ),
+      );
     }
   }
   return flat;

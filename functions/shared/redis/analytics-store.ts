@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
 import { type ChainableCommander, Cluster, Redis, type RedisOptions } from 'ioredis';
-import { type DeviceDelta, type PartitionDelta, WINDOW_MS, type WindowDelta } from '../../analytics/aggregate';
+import {
+  type DeviceDelta,
+  type PartitionDelta,
+  WINDOW_MS,
+  type WindowDelta,
+} from '../../analytics/aggregate';
 import { QUARANTINE_REASONS, type QuarantineReason } from '../../analytics/telemetry';
 import { RedisError } from '../errors';
 import type { DeviceState, FleetStats, WindowState } from '../model';
