@@ -20,9 +20,14 @@ function fail(message: string): never {
   throw new InvalidEventError(`not an MSK event: ${message}`);
 }
 
-function base64Text(value: unknown, where: string): string | null {
+/** Names a record in an error; built only when one is thrown (a string per record costs). */
+function where(topicPartition: string, index: number): string {
+  return `records["${topicPartition}"][${index}]`;
+}
+
+function base64Text(value: unknown, topicPartition: string, index: number, field: string): string | null {
   if (value === null || value === undefined) return null;
-  if (typeof value !== 'string') fail(`${where} must be a base64 string`);
+  if (typeof value !== 'string') fail(`${where(topicPartition, index)}.${field} must be a base64 string`);
   return value;
 }
 
@@ -69,25 +74,27 @@ export function parseMskEvent(event: unknown): SourceRecord[] {
     if (!Array.isArray(list)) fail(`records["${topicPartition}"] must be an array`);
     for (let i = 0; i < list.length; i++) {
       const record = list[i] as unknown as Record<string, unknown>;
-      const where = `records["${topicPartition}"][${i}]`;
-      if (typeof record !== 'object' || record === null) fail(`${where} must be an object`);
+      if (typeof record !== 'object' || record === null)
+        fail(`${where(topicPartition, i)} must be an object`);
       const { topic, partition, offset, timestamp, headers } = record;
-      if (typeof topic !== 'string' || topic === '') fail(`${where}.topic must be a non-empty string`);
+      if (typeof topic !== 'string' || topic === '')
+        fail(`${where(topicPartition, i)}.topic must be a non-empty string`);
       if (!Number.isSafeInteger(partition) || (partition as number) < 0) {
-        fail(`${where}.partition must be a non-negative integer`);
+        fail(`${where(topicPartition, i)}.partition must be a non-negative integer`);
       }
       if (!Number.isSafeInteger(offset) || (offset as number) < 0) {
-        fail(`${where}.offset must be a non-negative integer`);
+        fail(`${where(topicPartition, i)}.offset must be a non-negative integer`);
       }
-      if (headers !== undefined && !Array.isArray(headers)) fail(`${where}.headers must be an array`);
+      if (headers !== undefined && !Array.isArray(headers))
+        fail(`${where(topicPartition, i)}.headers must be an array`);
       flat.push(
         new EventRecord(
           topic,
           partition as number,
           offset as number,
           typeof timestamp === 'number' ? timestamp : 0,
-          base64Text(record.key, `${where}.key`),
-          base64Text(record.value, `${where}.value`),
+          base64Text(record.key, topicPartition, i, 'key'),
+          base64Text(record.value, topicPartition, i, 'value'),
           (headers as SourceRecord['headers'] | undefined) ?? [],
         ),
       );

@@ -34,8 +34,10 @@ class Writer {
     else if (typeof value === 'number') this.number(value);
     else if (typeof value === 'string') this.string(value);
     else if (Array.isArray(value)) {
-      this.header(value.length, 0x90, 0xdc);
-      for (const item of value) this.write(item);
+      // Indexed loops: an iterator here, in a recursive call V8 cannot inline, allocates per item.
+      const items = value as readonly Packable[];
+      this.header(items.length, 0x90, 0xdc);
+      for (let i = 0; i < items.length; i++) this.write(items[i] as Packable);
     } else {
       const entries = Object.entries(value as Record<string, Packable>);
       this.header(entries.length, 0x80, 0xde);
