@@ -29,12 +29,13 @@ export function createAnalyticsContainer(env: NodeJS.ProcessEnv = process.env): 
     ]);
     redis = client;
     publisher = KafkaPublisher.create(config.kafka, brokers);
-    // The producer's connection is made while the first batch is decoded and applied.
+    // Both connections are made while the first batch is decoded.
     publisher.warmUp();
     const store = new RedisAnalyticsStore(client, {
       keyPrefix: config.redisKeyPrefix,
       windowTtlSeconds: config.windowTtlSeconds,
     });
+    store.warmUp();
     return createBatchProcessor({ store, publisher, registry, config });
   }
 

@@ -121,11 +121,21 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
     // Settled either way before this function returns; its failure is reported below.
     publishedEarly.catch(() => undefined);
 
-    // Summaries are encoded part by part while the store still works on the rest of the batch,
-    // then sent in one request (several small produce requests cost more than they overlap).
-    const summaries: OutboundMessage[] = [];
+    // Summaries are encoded as the store answers and sent in two requests: the first half goes out
+    // while the store still works on the rest (more, smaller produce requests cost more than they overlap).
+    let summaries: OutboundMessage[] = [];
+    const published: Promise<void>[] = [publishedEarly];
+    const firstPart = Math.ceil(devices.size / 2);
+    let sentFirst = false;
     const onStates = (states: DeviceState[]) => {
       for (const state of states) summaries.push(summaryMessage(state, config.topics, registry));
+      if (!sentFirst && summaries.length >= firstPart) {
+        sentFirst = true;
+        const part = publisher.publish(summaries);
+        part.catch(() => undefined);
+        published.push(part);
+        summaries = [];
+      }
     };
     const recompute: Recompute = {
       device(deviceId, watermarks) {
@@ -151,11 +161,12 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
         onStates,
       );
     } catch (error) {
-      await publishedEarly.catch(() => undefined);
+      await Promise.allSettled(published);
       throw error;
     }
     const storeMs = performance.now() - storeStart;
-    await Promise.all([publishedEarly, publisher.publish(summaries)]);
+    published.push(publisher.publish(summaries));
+    await Promise.all(published);
     const publishMs = performance.now() - publishStart;
 
     return {

@@ -240,6 +240,7 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
   /** Connections known to hold the scripts; a (re)connection may not, so 'ready' forgets it. */
   private readonly loaded = new WeakSet<Redis>();
   private readonly watched = new WeakSet<Redis>();
+  private clusterConnecting: Promise<void> | undefined;
 
   constructor(
     private readonly redis: RedisClient,
@@ -247,6 +248,28 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
   ) {
     this.keys = keySpace(options.keyPrefix);
     this.windowTtlMs = Math.round(options.windowTtlSeconds * 1000);
+  }
+
+  /**
+   * Connects and loads the scripts ahead of the first batch (a cold start decodes its batch
+   * meanwhile). A failure here is reported by the first real command, which connects again.
+   */
+  warmUp(): void {
+    const redis = this.redis;
+    if (isCluster(redis)) {
+      if (redis.status === 'wait') {
+        this.clusterConnecting = redis.connect();
+        this.clusterConnecting.catch(() => undefined);
+      }
+      return;
+    }
+    const load = async () => {
+      if (redis.status === 'wait') await redis.connect();
+      this.watch(redis);
+      await Promise.all([redis.script('LOAD', APPLY_DEVICES_LUA), redis.script('LOAD', APPLY_STATS_LUA)]);
+      this.loaded.add(redis);
+    };
+    load().catch(() => undefined);
   }
 
   async apply(plan: ApplyPlan, onStates?: (states: DeviceState[]) => void): Promise<ApplyResult> {
@@ -363,7 +386,10 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
     const redis = this.redis;
     if (!isCluster(redis)) return this.executeOn(redis, commands, what);
     await this.run(async () => {
-      if (redis.status === 'wait') await redis.connect();
+      // After a failed warm-up the status is back to 'wait' or 'end', and this connects again.
+      await this.clusterConnecting?.catch(() => undefined);
+      this.clusterConnecting = undefined;
+      if (redis.status === 'wait' || redis.status === 'end') await redis.connect();
     }, 'connect to the cluster');
     const byNode = new Map<Redis, number[]>();
     const masters = new Map(
@@ -399,10 +425,7 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
    * single wait for replies. The scripts ride along on a connection's first batch.
    */
   private async executeOn(client: Redis, commands: readonly Queued[], what: string): Promise<unknown[]> {
-    if (!this.watched.has(client)) {
-      this.watched.add(client);
-      client.on('ready', () => this.loaded.delete(client));
-    }
+    this.watch(client);
     const preload = this.loaded.has(client) ? 0 : 2;
     const pending: Promise<unknown>[] = [];
     let missing = false;
@@ -515,6 +538,13 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
       return outcomes;
     };
     return { key: this.keys.device((deltas[0] as DeviceDelta).deviceId), add, parse };
+  }
+
+  /** A (re)connection may have lost the scripts: forget that this one holds them. */
+  private watch(client: Redis): void {
+    if (this.watched.has(client)) return;
+    this.watched.add(client);
+    client.on('ready', () => this.loaded.delete(client));
   }
 
   private statsArgs(partitions: readonly PartitionDelta[]): (string | number)[] {
