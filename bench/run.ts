@@ -19,6 +19,7 @@ import { DEFAULT_TOPICS } from '../functions/shared/config';
 import { parseMskEvent } from '../functions/shared/msk/event';
 import { PROJECT_ROOT } from '../lib/constructs/surge-function';
 import { type MockKafka, startMockKafka } from '../local/kafka/mock-cluster';
+import { analyticsNodeFlags, relaunchWithNodeFlags } from '../local/node-options';
 import { type LocalRedis, startRedis } from '../local/redis/redis-server';
 import { lineChart } from './chart';
 import { measureColdStart } from './cold-start';
@@ -246,7 +247,13 @@ async function main(): Promise<void> {
     {
       cwd: PROJECT_ROOT,
       encoding: 'utf8',
-      env: { ...process.env, KAFKA_BROKERS: '', REDIS_URL: '' },
+      // Exactly what `npm start` runs: without the deployed function's heap flags this process has.
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: '',
+        REDIS_URL: '',
+        NODE_OPTIONS: process.env.SURGE_OUTER_NODE_OPTIONS ?? '',
+      },
       timeout: 600_000,
     },
   );
@@ -258,6 +265,7 @@ async function main(): Promise<void> {
     cpuModel: cpus()[0]?.model,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
+    nodeOptions: process.env.NODE_OPTIONS ?? '',
     iterations: ITERATIONS,
     warmup: WARMUP,
     date: new Date().toISOString(),
@@ -347,12 +355,15 @@ async function main(): Promise<void> {
   process.stdout.write(`${rows.map(([a, b]) => `${a.padEnd(width)}  ${b}`).join('\n')}\n`);
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(
-      `bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exit(1);
-  },
-);
+// The handler runs in this process: with the V8 flags it is deployed with (stage config).
+relaunchWithNodeFlags(analyticsNodeFlags())
+  .then(main)
+  .then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(
+        `bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+      process.exit(1);
+    },
+  );

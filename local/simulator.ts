@@ -1,3 +1,4 @@
+import { Worker } from 'node:worker_threads';
 import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import type { QuarantineReason } from '../functions/analytics/telemetry';
 import { SchemaRegistry } from '../functions/shared/avro/schema-registry';
@@ -93,4 +94,41 @@ export async function simulate(options: SimulatorOptions): Promise<SimulatorResu
     await producer.disconnect();
   }
   return { produced, bad, truth };
+}
+
+export type ThreadSimulatorOptions = Omit<SimulatorOptions, 'signal' | 'onProgress'> & {
+  readonly onProgress?: (produced: number) => void;
+  readonly signal?: AbortSignal;
+};
+
+/**
+ * simulate() on a worker thread (without the ground truth, which stays with the caller of
+ * simulate()): the local runtime's producer then has a core of its own.
+ */
+export function simulateOnThread(options: ThreadSimulatorOptions): Promise<Omit<SimulatorResult, 'truth'>> {
+  const { onProgress, signal, ...data } = options;
+  // A worker does not inherit tsx's loader: it registers it before importing the TypeScript entry.
+  const loader = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./simulator-worker.ts', import.meta.url).href;
+  const worker = new Worker(
+    `import(${JSON.stringify(loader)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`,
+    { eval: true, workerData: data },
+  );
+  const stop = () => worker.postMessage('stop');
+  signal?.addEventListener('abort', stop, { once: true });
+  return new Promise<Omit<SimulatorResult, 'truth'>>((resolve, reject) => {
+    worker.on(
+      'message',
+      (message: { progress?: number; done?: Omit<SimulatorResult, 'truth'>; error?: string }) => {
+        if (message.progress !== undefined) onProgress?.(message.progress);
+        else if (message.done !== undefined) resolve(message.done);
+        else if (message.error !== undefined) reject(new Error(message.error));
+      },
+    );
+    worker.on('error', reject);
+    worker.on('exit', (code) => reject(new Error(`the simulator thread exited with code ${code}`)));
+  }).finally(() => {
+    signal?.removeEventListener('abort', stop);
+    void worker.terminate();
+  });
 }

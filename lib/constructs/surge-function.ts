@@ -31,6 +31,12 @@ export interface SurgeFunctionProps {
   readonly logRetention?: logs.RetentionDays;
   /** Whether the Avro schemas are bundled beside the handler. @default false */
   readonly bundleSchemas?: boolean;
+  /**
+   * V8's young-generation semi-space in MB (`--max-semi-space-size` in NODE_OPTIONS), for
+   * handlers whose working set lives for a whole invocation.
+   * @default - V8's default
+   */
+  readonly semiSpaceMb?: number;
 }
 
 /**
@@ -51,6 +57,18 @@ export class SurgeFunction extends Construct implements ec2.IConnectable, iam.IG
     if (!Token.isUnresolved(memorySize) && (memorySize < 128 || memorySize > 10_240)) {
       throw new Error(`memorySize must be from 128 to 10240 MB, got ${memorySize}`);
     }
+    const semiSpaceMb = props.semiSpaceMb;
+    if (
+      semiSpaceMb !== undefined &&
+      !Token.isUnresolved(memorySize) &&
+      (!Number.isInteger(semiSpaceMb) || semiSpaceMb < 1 || semiSpaceMb * 10 > memorySize)
+    ) {
+      throw new Error(
+        `semiSpaceMb must be a whole number from 1 to a tenth of memorySize (${memorySize} MB), got ${semiSpaceMb}`,
+      );
+    }
+    const nodeOptions = ['--enable-source-maps'];
+    if (semiSpaceMb !== undefined) nodeOptions.push(`--max-semi-space-size=${semiSpaceMb}`);
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.TWO_WEEKS,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -101,7 +119,7 @@ export class SurgeFunction extends Construct implements ec2.IConnectable, iam.IG
       vpcSubnets: { subnets: props.vpc.isolatedSubnets },
       securityGroups: [props.securityGroup],
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: nodeOptions.join(' '),
         ...(props.bundleSchemas ? { SURGE_SCHEMAS_DIR: BUNDLED_SCHEMAS_DIR } : {}),
         ...props.environment,
       },

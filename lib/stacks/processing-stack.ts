@@ -41,6 +41,7 @@ export class ProcessingStack extends Stack {
       vpc: props.vpc,
       securityGroup: props.functionSecurityGroup,
       memorySize: settings.memoryMb,
+      semiSpaceMb: settings.semiSpaceMb,
       timeout,
       reservedConcurrentExecutions: settings.reservedConcurrency,
       bundleSchemas: true,

@@ -67,6 +67,10 @@ export interface EmulatorStats {
   maxInFlight: number;
   /** Records committed: processed, quarantined by the handler, or handed to the failure destination. */
   committed: number;
+  /** When the last records were committed (epoch ms), 0 before any. */
+  lastCommitAt: number;
+  /** [epoch ms, committed so far] after each commit; the most recent COMMIT_LOG_SIZE. */
+  commitLog: [number, number][];
   toFailureDestination: number;
   buffered: number;
   maxBuffered: number;
@@ -87,6 +91,8 @@ interface PartitionState {
   limit: number;
   lastError: string;
 }
+
+const COMMIT_LOG_SIZE = 10_000;
 
 class TimeoutError extends Error {
   override name = 'TimeoutError';
@@ -113,6 +119,8 @@ export class EventSourceEmulator {
     inFlight: 0,
     maxInFlight: 0,
     committed: 0,
+    lastCommitAt: 0,
+    commitLog: [],
     toFailureDestination: 0,
     buffered: 0,
     maxBuffered: 0,
@@ -422,6 +430,9 @@ export class EventSourceEmulator {
     state.firstBufferedAt = Date.now();
     this.stats.buffered -= records.length;
     this.stats.committed += records.length;
+    this.stats.lastCommitAt = Date.now();
+    this.stats.commitLog.push([this.stats.lastCommitAt, this.stats.committed]);
+    if (this.stats.commitLog.length > COMMIT_LOG_SIZE) this.stats.commitLog.shift();
     if (state.paused && state.buffer.length < this.maxBuffered / 2) {
       state.paused = false;
       this.consumer.resume([{ topic: this.options.topic, partitions: [state.partition] }]);

@@ -91,6 +91,7 @@ describe('npm start', () => {
     expect(summary.applied + quarantined).toBe(5_000);
     expect(quarantined).toBeGreaterThan(0);
     expect(summary.throughput).toBeGreaterThan(0);
+    expect(summary.durationMs).toBeGreaterThan(0);
   }, 150_000);
 
   it('stops cleanly on Ctrl-C in a terminal: exit 0, a summary, no errors, and the servers it started are gone', async () => {

@@ -50,6 +50,12 @@ describe('stage configuration', () => {
       /provisionedPollers\.minimum \(5\) exceeds maximum \(2\)/,
     ],
     [
+      'a semi-space above a tenth of the memory',
+      'dev',
+      { analytics: { memoryMb: 512, semiSpaceMb: 64 } },
+      /analytics\.semiSpaceMb must be a whole number from 1 to 51, got 64/,
+    ],
+    [
       'a record age under a minute',
       'dev',
       { eventSource: { maxRecordAgeSeconds: 10 } },

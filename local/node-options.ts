@@ -1,0 +1,40 @@
+import { spawn } from 'node:child_process';
+import { loadStageConfig } from '../lib/config/stage-config';
+
+/**
+ * The V8 flags the analytics function is deployed with (see SurgeFunction), so that whatever runs
+ * its handler in-process here measures and behaves like the deployed function.
+ */
+export function analyticsNodeFlags(stage = 'dev'): string[] {
+  return [`--max-semi-space-size=${loadStageConfig(stage).analytics.semiSpaceMb}`];
+}
+
+/**
+ * Heap flags only take effect at process start. When this process lacks `flags`, runs the same
+ * command again with them in NODE_OPTIONS, forwards signals, and exits as that process does:
+ * resolves false in the relaunched process, which carries on; never resolves in the first one.
+ */
+export function relaunchWithNodeFlags(flags: readonly string[]): Promise<boolean> {
+  const current = `${process.env.NODE_OPTIONS ?? ''} ${process.execArgv.join(' ')}`;
+  const missing = flags.filter((flag) => !current.includes(flag));
+  if (missing.length === 0) return Promise.resolve(false);
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      // What the caller had, for children that should run as they would have without the relaunch.
+      SURGE_OUTER_NODE_OPTIONS: process.env.NODE_OPTIONS ?? '',
+      NODE_OPTIONS: [process.env.NODE_OPTIONS, ...missing].filter(Boolean).join(' '),
+    },
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => child.kill(signal));
+  }
+  return new Promise(() => {
+    child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+    child.on('error', (error) => {
+      process.stderr.write(`cannot relaunch with ${missing.join(' ')}: ${error.message}\n`);
+      process.exit(1);
+    });
+  });
+}
