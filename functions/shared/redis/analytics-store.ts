@@ -10,6 +10,7 @@ import {
 import { QUARANTINE_REASONS, type QuarantineReason } from '../../analytics/telemetry';
 import { RedisError } from '../errors';
 import type { DeviceState, FleetStats, WindowState } from '../model';
+import { BinaryFormatError, BinaryReader, BinaryWriter } from './binary';
 import { type KeySpace, keySpace } from './keys';
 import { type Packable, pack, unpack } from './msgpack';
 import {
@@ -17,10 +18,13 @@ import {
   APPLY_DEVICES_LUA,
   APPLY_STATS_LUA,
   BUCKET,
+  BUCKET_BYTES,
+  BUCKET_HEADER_BYTES,
   BUCKET_MS,
   DUPLICATE,
+  expirySlackMs,
   PARTIAL,
-  STATE,
+  STATE_VERSION,
 } from './scripts';
 
 export type DeviceOutcome =
@@ -87,20 +91,52 @@ interface Queued {
   parse?(reply: unknown): unknown;
 }
 
-/**
- * A delta's minute windows grouped by bucket, as the device script takes them:
- * [bucket start, minute in the bucket, count, min, max, sum, minute, ...].
- */
-function bucketsOf(windows: readonly WindowDelta[]): number[][] {
-  const byStart = new Map<number, number[]>();
+/** A delta's minute windows grouped by the bucket (see BUCKET in scripts.ts) they rest in. */
+function bucketsOf(windows: readonly WindowDelta[]): Map<number, WindowDelta[]> {
+  const byStart = new Map<number, WindowDelta[]>();
   for (const w of windows) {
     const start = Math.floor(w.start / BUCKET_MS) * BUCKET_MS;
     const bucket = byStart.get(start);
-    const minute = (w.start - start) / WINDOW_MS;
-    if (bucket === undefined) byStart.set(start, [start, minute, w.count, w.min, w.max, w.sum]);
-    else bucket.push(minute, w.count, w.min, w.max, w.sum);
+    if (bucket === undefined) byStart.set(start, [w]);
+    else bucket.push(w);
   }
-  return [...byStart.values()];
+  return byStart;
+}
+
+/** Appends a delta in the device script's binary layout (see APPLY_DEVICES_LUA). */
+function writeDelta(out: BinaryWriter, delta: DeviceDelta, buckets: Map<number, WindowDelta[]>): void {
+  out.u16(delta.segments.length);
+  for (const segment of delta.segments) {
+    out.string(segment.topicPartition).f64(segment.minOffset).f64(segment.maxOffset);
+  }
+  out
+    .f64(delta.count)
+    .f64(delta.temperature.min)
+    .f64(delta.temperature.max)
+    .f64(delta.temperature.sum)
+    .f64(delta.humidity.min)
+    .f64(delta.humidity.max)
+    .f64(delta.humidity.sum)
+    .f64(delta.batteryMin)
+    .f64(delta.status.OK)
+    .f64(delta.status.WARN)
+    .f64(delta.status.FAIL)
+    .f64(delta.firstTs)
+    .f64(delta.lastTs)
+    .f64(delta.lastOffset)
+    .bytes(pack(lastReadingTuple(delta.last)));
+  out.u16(buckets.size);
+  for (const [start, minutes] of buckets) {
+    out.f64(start).u8(minutes.length);
+    for (const w of minutes) {
+      out
+        .u8((w.start - start) / WINDOW_MS)
+        .f64(w.count)
+        .f64(w.min)
+        .f64(w.max)
+        .f64(w.sum);
+    }
+  }
 }
 
 export interface RedisStoreOptions {
@@ -195,39 +231,52 @@ function readLastReading(tuple: unknown[]): DeviceState['last'] {
   };
 }
 
-/** A device's packed state (see STATE in scripts.ts) as readers see it. */
+/** A device's stored state (see STATE_VERSION in scripts.ts) as readers see it. */
 export function parseDeviceState(
   deviceId: string,
-  packed: Buffer | null | undefined,
+  stored: Buffer | null | undefined,
 ): DeviceState | undefined {
-  if (packed == null) return undefined;
-  return deviceStateOf(deviceId, unpack(packed) as number[]);
+  if (stored == null) return undefined;
+  try {
+    return readDeviceState(deviceId, new BinaryReader(stored));
+  } catch (cause) {
+    if (cause instanceof RedisError) throw cause;
+    throw new RedisError(`device ${deviceId} has unreadable aggregates: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
 }
 
-function deviceStateOf(deviceId: string, state: number[]): DeviceState {
-  const count = state[STATE.count] as number;
-  const last = readLastReading(state[STATE.last] as unknown as unknown[]);
+function readDeviceState(deviceId: string, state: BinaryReader): DeviceState {
+  const version = state.u8();
+  if (version !== STATE_VERSION) {
+    throw new BinaryFormatError(`state format ${version}, expected ${STATE_VERSION}`);
+  }
+  const count = state.f64();
+  const tMin = state.f64();
+  const tMax = state.f64();
+  const tSum = state.f64();
+  const hMin = state.f64();
+  const hMax = state.f64();
+  const hSum = state.f64();
+  const bMin = state.f64();
+  const ok = state.f64();
+  const warn = state.f64();
+  const fail = state.f64();
+  const firstTs = state.f64();
+  const lastTs = state.f64();
+  state.f64(); // last offset: only the script needs it
+  const last = readLastReading(unpack(state.bytes()) as unknown[]);
+  // The watermarks that follow are the script's business.
   return {
     deviceId,
     count,
-    firstTs: state[STATE.firstTs] as number,
-    lastTs: state[STATE.lastTs] as number,
-    temperature: {
-      min: state[STATE.tMin] as number,
-      max: state[STATE.tMax] as number,
-      mean: (state[STATE.tSum] as number) / count,
-    },
-    humidity: {
-      min: state[STATE.hMin] as number,
-      max: state[STATE.hMax] as number,
-      mean: (state[STATE.hSum] as number) / count,
-    },
-    battery: { min: state[STATE.bMin] as number, last: last.battery },
-    status: {
-      OK: state[STATE.ok] as number,
-      WARN: state[STATE.warn] as number,
-      FAIL: state[STATE.fail] as number,
-    },
+    firstTs,
+    lastTs,
+    temperature: { min: tMin, max: tMax, mean: tSum / count },
+    humidity: { min: hMin, max: hMax, mean: hSum / count },
+    battery: { min: bMin, last: last.battery },
+    status: { OK: ok, WARN: warn, FAIL: fail },
     last,
   };
 }
@@ -241,6 +290,8 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
   private readonly loaded = new WeakSet<Redis>();
   private readonly watched = new WeakSet<Redis>();
   private clusterConnecting: Promise<void> | undefined;
+  /** Reused for every call's deltas; each call takes a copy of what it wrote. */
+  private readonly writer = new BinaryWriter();
 
   constructor(
     private readonly redis: RedisClient,
@@ -335,29 +386,36 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
     );
     if (starts.length === 0) return [];
     const pipeline = this.redis.pipeline();
+    pipeline.time();
     for (const start of starts) pipeline.getBuffer(this.keys.windowBucket(deviceId, Number(start)));
     const replies = await this.run(() => pipeline.exec(), 'read windows');
+    // Expiry is judged on Redis's clock, the one the device script stamps updates with.
+    const [seconds, micros] = this.reply(replies, 0) as [string, string];
+    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     const windows: WindowState[] = [];
     const expired: string[] = [];
     starts.forEach((bucketStart, i) => {
-      const packed = this.reply(replies, i) as Buffer | null;
+      const packed = this.reply(replies, i + 1) as Buffer | null;
       if (packed == null) {
         expired.push(bucketStart);
         return;
       }
-      const bucket = unpack(packed) as number[];
+      if (packed.length !== BUCKET_BYTES) {
+        throw new RedisError(`window bucket ${bucketStart} of ${deviceId} has ${packed.length} bytes`);
+      }
       for (let minute = 0; minute < BUCKET.minutes; minute++) {
-        const at = minute * BUCKET.stride;
-        const count = bucket[at + BUCKET.count] as number;
+        const at = BUCKET_HEADER_BYTES + minute * BUCKET.stride * 8;
+        const count = packed.readDoubleBE(at + BUCKET.count * 8);
         const start = Number(bucketStart) + minute * WINDOW_MS;
         if (count === 0 || start < from || start > to) continue;
+        if (packed.readDoubleBE(at + BUCKET.expiresAt * 8) <= now) continue;
         windows.push({
           start,
           count,
           temperature: {
-            min: bucket[at + BUCKET.min] as number,
-            max: bucket[at + BUCKET.max] as number,
-            mean: (bucket[at + BUCKET.sum] as number) / count,
+            min: packed.readDoubleBE(at + BUCKET.min * 8),
+            max: packed.readDoubleBE(at + BUCKET.max * 8),
+            mean: packed.readDoubleBE(at + BUCKET.sum * 8) / count,
           },
         });
       }
@@ -497,41 +555,36 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
     const ttl = this.windowTtlMs;
     const add = (pipeline: Pipeline) => {
       const keys: string[] = [];
-      const packable: Packable[] = [];
+      const out = this.writer;
       for (const delta of deltas) {
         const id = delta.deviceId;
         const buckets = bucketsOf(delta.windows);
         keys.push(this.keys.device(id), this.keys.windowIndex(id));
-        for (const bucket of buckets) keys.push(this.keys.windowBucket(id, bucket[0] as number));
-        packable.push([
-          delta.segments.map((s) => [s.topicPartition, s.minOffset, s.maxOffset]),
-          delta.count,
-          delta.temperature.min,
-          delta.temperature.max,
-          delta.temperature.sum,
-          delta.humidity.min,
-          delta.humidity.max,
-          delta.humidity.sum,
-          delta.batteryMin,
-          delta.status.OK,
-          delta.status.WARN,
-          delta.status.FAIL,
-          delta.firstTs,
-          delta.lastTs,
-          delta.lastOffset,
-          lastReadingTuple(delta.last),
-          buckets,
-        ]);
+        for (const start of buckets.keys()) keys.push(this.keys.windowBucket(id, start));
+        writeDelta(out, delta, buckets);
       }
-      pipeline.callBuffer('evalsha', DEVICES_SHA, keys.length, ...keys, pack(packable), ttl);
+      pipeline.callBuffer(
+        'evalsha',
+        DEVICES_SHA,
+        keys.length,
+        ...keys,
+        out.take(),
+        ttl,
+        deltas.length,
+        expirySlackMs(ttl),
+      );
     };
     const parse = (reply: unknown): DeviceOutcome[] => {
       if (!Buffer.isBuffer(reply)) throw new RedisError('the device script answered with no data');
-      const values = unpack(reply) as unknown[];
-      if (!Array.isArray(values) || values.length !== 2 * deltas.length) {
-        throw new RedisError(`the device script answered for the wrong number of devices`);
+      let outcomes: DeviceOutcome[];
+      try {
+        const answer = new BinaryReader(reply);
+        outcomes = deltas.map((delta) => this.deviceOutcome(delta, answer));
+        if (!answer.done) throw new BinaryFormatError('more answers than devices');
+      } catch (cause) {
+        if (cause instanceof RedisError) throw cause;
+        throw new RedisError(`the device script answered unreadably: ${(cause as Error).message}`, { cause });
       }
-      const outcomes = deltas.map((delta, i) => this.deviceOutcome(delta, values[2 * i], values[2 * i + 1]));
       const states: DeviceState[] = [];
       for (const outcome of outcomes) if (outcome.kind !== 'partial') states.push(outcome.state);
       if (states.length > 0) deliver(states);
@@ -556,21 +609,25 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
     return args;
   }
 
-  private deviceOutcome(delta: DeviceDelta, code: unknown, payload: unknown): DeviceOutcome {
+  private deviceOutcome(delta: DeviceDelta, answer: BinaryReader): DeviceOutcome {
+    const code = answer.u8();
     if (code === PARTIAL) {
-      const marks = payload as number[];
-      return {
-        kind: 'partial',
-        watermarks: new Map(delta.segments.map((s, i) => [s.topicPartition, Number(marks[i] ?? -1)])),
-      };
+      const segments = answer.u16();
+      if (segments !== delta.segments.length) {
+        throw new RedisError(
+          `device ${delta.deviceId}: ${segments} watermarks for ${delta.segments.length} segments`,
+        );
+      }
+      const watermarks = new Map<string, number>();
+      for (const segment of delta.segments) watermarks.set(segment.topicPartition, answer.f64());
+      return { kind: 'partial', watermarks };
     }
     if (code !== APPLIED && code !== DUPLICATE) {
-      throw new RedisError(`unexpected answer ${String(code)} from the device script`);
+      throw new RedisError(`unexpected answer ${code} from the device script`);
     }
-    if (!Array.isArray(payload)) {
-      throw new RedisError(`device ${delta.deviceId} has no aggregates after its update`);
-    }
-    const state = deviceStateOf(delta.deviceId, payload as number[]);
+    const length = answer.u32();
+    if (length === 0) throw new RedisError(`device ${delta.deviceId} has no aggregates after its update`);
+    const state = parseDeviceState(delta.deviceId, answer.slice(length)) as DeviceState;
     return { kind: code === APPLIED ? 'applied' : 'duplicate', state };
   }
 

@@ -10,43 +10,41 @@ import { QUARANTINE_REASONS } from '../../analytics/telemetry';
  * range it covers per topic-partition; the script applies it only when the whole range lies
  * above the watermark, skips it when the whole range lies at or below it, and otherwise
  * answers PARTIAL with the watermarks so that the caller recomputes the delta from the
- * records above them. State travels and rests as MessagePack, whose float64 keeps sums exact.
+ * records above them. Numbers travel and rest as IEEE 754 doubles, which keep sums exact.
  */
 
 /**
- * Layout of a device's state, a MessagePack array stored as the device key's value:
- * count, temperature min/max/sum, humidity min/max/sum, battery min, OK/WARN/FAIL counts,
- * first ts, last ts, last offset, last reading ([ts, temperature, humidity, battery, status,
- * [lat, lon] or [], firmware]), watermarks ({topic-partition: offset}).
+ * A device's state, the value of its device key, a binary record (see binary.ts):
+ * u8 format version (STATE_VERSION); 14 doubles: count, temperature min/max/sum, humidity
+ * min/max/sum, battery min, OK/WARN/FAIL counts, first ts, last ts, last offset; the last reading
+ * (u16 length + MessagePack [ts, temperature, humidity, battery, status, [lat, lon] or [], firmware],
+ * opaque to Lua); u16 W, then W watermarks (u16 length + topic-partition, double offset).
  */
-export const STATE = {
-  count: 0,
-  tMin: 1,
-  tMax: 2,
-  tSum: 3,
-  hMin: 4,
-  hMax: 5,
-  hSum: 6,
-  bMin: 7,
-  ok: 8,
-  warn: 9,
-  fail: 10,
-  firstTs: 11,
-  lastTs: 12,
-  lastOffset: 13,
-  last: 14,
-  watermarks: 15,
-} as const;
+export const STATE_VERSION = 1;
+export const STATE_NUMBERS = 14;
+const STATE_FORMAT = `>B${'d'.repeat(STATE_NUMBERS)}Hc0H`;
 
 /**
- * Minute windows rest in buckets of ten: one key per device and ten minutes, a MessagePack array of
- * 10 × (count, temperature min, max, sum), count 0 for a minute without readings. A batch touches
- * one or two buckets of a device rather than one key per minute, which halves the commands a
- * device update runs. A bucket expires its TTL after its last update.
+ * Minute windows rest in buckets of ten: one key per device and ten minutes holding a header
+ * (double: when the key expires, epoch ms) and 10 minutes × 5 doubles (count, temperature min,
+ * max, sum, and when the minute expires: its last update in Redis time plus the TTL, epoch ms), all
+ * zero for a minute without readings.
+ * A batch touches one or two buckets of a device rather than one key per minute, and rewrites
+ * only the minutes it touches (SETRANGE).
+ *
+ * Expiry is exact per window: a reader drops a minute past its expiry. The key
+ * itself expires at most EXPIRY_SLACK later, so that its expiry (and the index's) is refreshed
+ * once per slack rather than on every update.
  */
-export const BUCKET = { minutes: 10, stride: 4, count: 0, min: 1, max: 2, sum: 3 } as const;
+export const BUCKET = { minutes: 10, stride: 5, count: 0, min: 1, max: 2, sum: 3, expiresAt: 4 } as const;
 export const BUCKET_MS = BUCKET.minutes * 60_000;
-const EMPTY_BUCKET = `{${new Array(BUCKET.minutes * BUCKET.stride).fill(0).join(',')}}`;
+export const BUCKET_HEADER_BYTES = 8;
+const MINUTE_BYTES = BUCKET.stride * 8;
+export const BUCKET_BYTES = BUCKET_HEADER_BYTES + BUCKET.minutes * MINUTE_BYTES;
+/** How late a bucket's key may expire after its last window has: a tenth of the TTL, at most 10 minutes. */
+export function expirySlackMs(ttlMs: number): number {
+  return Math.min(600_000, Math.floor(ttlMs / 10));
+}
 
 export const APPLIED = 0;
 export const DUPLICATE = 1;
@@ -57,30 +55,62 @@ export const PARTIAL = 2;
  * devices of one cluster slot (or, on a standalone Redis, any devices), so it never crosses slots.
  *
  * KEYS, per device in ARGV[1]'s order: state, window index, then one key per bucket of its delta.
- * ARGV[1]: the deltas as one MessagePack array; each is [segments [[topicPartition, minOffset,
- *   maxOffset]...], count, tmin, tmax, tsum, hmin, hmax, hsum, bmin, ok, warn, fail, firstTs,
- *   lastTs, lastOffset, last reading, buckets [[start, minute, count, min, max, sum, minute, ...]...]]
- *   (minute = 0..9 within the bucket); ARGV[2]: window TTL in ms.
- * Returns one MessagePack string holding, per device, a code and then: APPLIED or DUPLICATE, the
- * packed state (nil for none); PARTIAL, the watermark of each segment. The stored state bytes go
- * back as they are, concatenated: no re-pack in Lua and one reply element per call, not per device.
+ * ARGV[1]: the deltas, binary, one after the other: u16 S, S segments (u16 length +
+ *   topic-partition, double min offset, double max offset); 14 doubles as in the state (count ...
+ *   last offset); the last reading (u16 length + bytes); u16 B, B buckets (double start, u8 M,
+ *   M minutes: u8 minute in the bucket, doubles count, min, max, sum).
+ * ARGV[2]: window TTL in ms. ARGV[3]: the number of devices. ARGV[4]: expiry slack in ms.
+ * Returns, per device, u8 code then: APPLIED or DUPLICATE, u32 length + the stored state (length 0
+ * for none); PARTIAL, u16 S + the watermark (double, -1 for none) of each segment.
  */
 export const APPLY_DEVICES_LUA = `
-local ds = cmsgpack.unpack(ARGV[1])
-local ttl = ARGV[2]
-local parts = {}
-local k = 0
-for i = 1, #ds do
-  local d = ds[i]
+local A, ttl, devices, slack = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local up, pk = struct.unpack, struct.pack
+local min, max = math.min, math.max
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local keep = ttl + slack
+local EMPTY = string.rep('\\0', ${MINUTE_BYTES})
+local out, o = {}, 0
+local k, p = 0, 1
+for i = 1, devices do
   local skey, ikey = KEYS[k + 1], KEYS[k + 2]
-  local bs = d[17]
+  local S
+  S, p = up('>H', A, p)
+  local segs = {}
+  for s = 1, S do
+    local tp, lo, hi
+    tp, lo, hi, p = up('>Hc0dd', A, p)
+    segs[s] = {tp, lo, hi}
+  end
+  local n, tmin, tmax, tsum, hmin, hmax, hsum, bmin, ok, warn, fail, fts, lts, lo, last
+  n, tmin, tmax, tsum, hmin, hmax, hsum, bmin, ok, warn, fail, fts, lts, lo, last, p = up('>${'d'.repeat(14)}Hc0', A, p)
+  local B
+  B, p = up('>H', A, p)
+  local bpos = p
+  for b = 1, B do
+    local _, M
+    _, M, p = up('>dB', A, p)
+    p = p + M * ${1 + 4 * 8}
+  end
   local base = k + 2
-  k = base + #bs
+  k = base + B
+
   local raw = redis.call('GET', skey)
-  local cur = raw and cmsgpack.unpack(raw)
-  local wm = cur and cur[16] or {}
-  local segs = d[1]
-  local S = #segs
+  local wm = {}
+  local c = nil
+  if raw then
+    if string.byte(raw, 1) ~= ${STATE_VERSION} then
+      return redis.error_reply('device state ' .. skey .. ' is not in format ${STATE_VERSION}')
+    end
+    c = {up('${STATE_FORMAT}', raw)}
+    local q = c[${STATE_NUMBERS + 4}]
+    for w = 1, c[${STATE_NUMBERS + 3}] do
+      local tp, off
+      tp, off, q = up('>Hc0d', raw, q)
+      wm[tp] = off
+    end
+  end
   local fresh, stale = 0, 0
   for s = 1, S do
     local seg = segs[s]
@@ -88,72 +118,96 @@ for i = 1, #ds do
     if w < seg[2] then fresh = fresh + 1 elseif w >= seg[3] then stale = stale + 1 end
   end
   if fresh < S and stale < S then
-    local marks = {}
-    for s = 1, S do marks[s] = wm[segs[s][1]] or -1 end
-    parts[i] = '\\${PARTIAL}' .. cmsgpack.pack(marks)
-  elseif S == 0 or stale == S or d[2] == 0 then
-    parts[i] = '\\${DUPLICATE}' .. (raw or '\\192')
+    o = o + 1
+    out[o] = pk('>BH', ${PARTIAL}, S)
+    for s = 1, S do
+      o = o + 1
+      out[o] = pk('>d', wm[segs[s][1]] or -1)
+    end
+  elseif S == 0 or stale == S or n == 0 then
+    o = o + 1
+    out[o] = pk('>BI4', ${DUPLICATE}, raw and #raw or 0)
+    if raw then
+      o = o + 1
+      out[o] = raw
+    end
   else
-    local n, tmin, tmax, tsum, hmin, hmax, hsum, bmin = d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9]
-    local ok, warn, fail, fts, lts, lo, last = d[10], d[11], d[12], d[13], d[14], d[15], d[16]
-    if cur then
-      n = n + cur[1]
-      tmin = math.min(tmin, cur[2])
-      tmax = math.max(tmax, cur[3])
-      tsum = tsum + cur[4]
-      hmin = math.min(hmin, cur[5])
-      hmax = math.max(hmax, cur[6])
-      hsum = hsum + cur[7]
-      bmin = math.min(bmin, cur[8])
-      ok = ok + cur[9]
-      warn = warn + cur[10]
-      fail = fail + cur[11]
-      fts = math.min(fts, cur[12])
-      if lts < cur[13] or (lts == cur[13] and lo <= cur[14]) then lts, lo, last = cur[13], cur[14], cur[15] end
+    if c then
+      n = n + c[2]
+      tmin = min(tmin, c[3])
+      tmax = max(tmax, c[4])
+      tsum = tsum + c[5]
+      hmin = min(hmin, c[6])
+      hmax = max(hmax, c[7])
+      hsum = hsum + c[8]
+      bmin = min(bmin, c[9])
+      ok = ok + c[10]
+      warn = warn + c[11]
+      fail = fail + c[12]
+      fts = min(fts, c[13])
+      if lts < c[14] or (lts == c[14] and lo <= c[15]) then lts, lo, last = c[14], c[15], c[16] end
     end
     for s = 1, S do wm[segs[s][1]] = segs[s][3] end
-    local packed = cmsgpack.pack({n, tmin, tmax, tsum, hmin, hmax, hsum, bmin, ok, warn, fail, fts, lts, lo, last, wm})
+    local parts, W = {}, 0
+    for tp, off in pairs(wm) do
+      W = W + 1
+      parts[W + 1] = pk('>Hc0d', #tp, tp, off)
+    end
+    parts[1] = pk('${STATE_FORMAT}', ${STATE_VERSION}, n, tmin, tmax, tsum, hmin, hmax, hsum, bmin, ok, warn, fail, fts, lts, lo, #last, last, W)
+    local packed = table.concat(parts)
     redis.call('SET', skey, packed)
-    for j = 1, #bs do
-      local b = bs[j]
-      local key = KEYS[base + j]
-      local old = redis.call('GET', key)
-      local w
-      if old then
-        w = cmsgpack.unpack(old)
+
+    local q = bpos
+    local refreshed = nil
+    for b = 1, B do
+      local start, M
+      start, M, q = up('>dB', A, q)
+      local key = KEYS[base + b]
+      local w = redis.call('GET', key)
+      if not w then
+        local expires = now + keep
+        local slots = {}
+        for m = 1, ${BUCKET.minutes} do slots[m] = EMPTY end
+        for m = 1, M do
+          local minute, wc, wmin, wmax, wsum
+          minute, wc, wmin, wmax, wsum, q = up('>Bdddd', A, q)
+          slots[minute + 1] = pk('>ddddd', wc, wmin, wmax, wsum, now + ttl)
+        end
+        redis.call('SET', key, pk('>d', expires) .. table.concat(slots), 'PX', keep)
+        redis.call('ZADD', ikey, start, start)
+        refreshed = expires
+      elseif #w ~= ${BUCKET_BYTES} then
+        return redis.error_reply('window bucket ' .. key .. ' has ' .. #w .. ' bytes, not ${BUCKET_BYTES}')
       else
-        w = ${EMPTY_BUCKET}
-        -- A bucket that exists is indexed already; the index outlives its buckets (same TTL, refreshed below).
-        redis.call('ZADD', ikey, b[1], b[1])
-      end
-      for m = 2, #b, 5 do
-        local o = b[m] * ${BUCKET.stride}
-        local c = w[o + 1]
-        if c == 0 then
-          w[o + 1], w[o + 2], w[o + 3], w[o + 4] = b[m + 1], b[m + 2], b[m + 3], b[m + 4]
-        else
-          w[o + 1] = c + b[m + 1]
-          w[o + 2] = math.min(w[o + 2], b[m + 2])
-          w[o + 3] = math.max(w[o + 3], b[m + 3])
-          w[o + 4] = w[o + 4] + b[m + 4]
+        for m = 1, M do
+          local minute, wc, wmin, wmax, wsum
+          minute, wc, wmin, wmax, wsum, q = up('>Bdddd', A, q)
+          local at = ${BUCKET_HEADER_BYTES} + minute * ${MINUTE_BYTES}
+          local oc, omin, omax, osum, oexpires = up('>ddddd', w, at + 1)
+          -- A minute past its expiry is gone for readers; new readings start it afresh.
+          if oc > 0 and oexpires > now then
+            wc, wmin, wmax, wsum = wc + oc, min(wmin, omin), max(wmax, omax), wsum + osum
+          end
+          redis.call('SETRANGE', key, at, pk('>ddddd', wc, wmin, wmax, wsum, now + ttl))
+        end
+        -- The key must outlive the window just updated: refresh it once it would not.
+        if up('>d', w, 1) < now + ttl then
+          local expires = now + keep
+          redis.call('SETRANGE', key, 0, pk('>d', expires))
+          redis.call('PEXPIREAT', key, expires)
+          refreshed = expires
         end
       end
-      redis.call('SET', key, cmsgpack.pack(w), 'PX', ttl)
     end
-    if #bs > 0 then redis.call('PEXPIRE', ikey, ttl) end
-    parts[i] = '\\${APPLIED}' .. packed
+    -- The index outlives every bucket it lists: it expires when the latest refreshed one does.
+    if refreshed then redis.call('PEXPIREAT', ikey, refreshed) end
+    o = o + 1
+    out[o] = pk('>BI4', ${APPLIED}, #packed)
+    o = o + 1
+    out[o] = packed
   end
 end
-local n = 2 * #ds
-local head
-if n < 16 then
-  head = string.char(144 + n)
-elseif n < 65536 then
-  head = string.char(220, math.floor(n / 256), n % 256)
-else
-  head = string.char(221, math.floor(n / 16777216), math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)
-end
-return head .. table.concat(parts)
+return table.concat(out)
 `;
 
 /**

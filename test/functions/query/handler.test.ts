@@ -185,6 +185,39 @@ describe('query handler', () => {
     expect((await get('/devices/q-1')).body.count).toBe(4);
   });
 
+  it('expires each window a TTL after its own last update, and starts an expired one afresh', async () => {
+    await redis.flushall();
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const at = (minute: number) => T0 + minute * 60_000 + 1_000;
+    const placed = (offset: number, minute: number, temperature: number): PlacedReading => ({
+      reading: telemetry({ deviceId: 'q-4', ts: at(minute) + offset, temperature }),
+      partition: 2,
+      offset,
+    });
+    // Minutes 1 and 2 share a bucket; the TTL is one second.
+    await seed(1, [placed(0, 1, 10)]);
+    await sleep(600);
+    await seed(1, [placed(1, 2, 20)]);
+    await sleep(600);
+    // Minute 1 was last updated 1.2 s ago, minute 2 0.6 s ago.
+    const { body } = await get('/devices/q-4/windows');
+    expect(body.windows.map((w: { start: number; count: number }) => [w.start - T0, w.count])).toEqual([
+      [120_000, 1],
+    ]);
+    await seed(1, [placed(2, 1, 30)]);
+    const again = await get('/devices/q-4/windows');
+    expect(
+      again.body.windows.map((w: { start: number; count: number; temperature: { max: number } }) => [
+        w.start - T0,
+        w.count,
+        w.temperature.max,
+      ]),
+    ).toEqual([
+      [60_000, 1, 30],
+      [120_000, 1, 20],
+    ]);
+  });
+
   it('answers GET /stats with the fleet totals', async () => {
     expect(await get('/stats')).toEqual({
       status: 200,

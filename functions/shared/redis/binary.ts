@@ -1,0 +1,122 @@
+/**
+ * Big-endian binary records, read and written in Lua by Redis's `struct` library: doubles travel
+ * as IEEE 754 (exact), fixed fields need no tables in Lua, and a script reads a value with one
+ * `struct.unpack` instead of building a table per MessagePack array.
+ */
+export class BinaryWriter {
+  private buffer = Buffer.allocUnsafe(4_096);
+  private length = 0;
+
+  private ensure(extra: number): void {
+    if (this.length + extra <= this.buffer.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + extra));
+    this.buffer.copy(next, 0, 0, this.length);
+    this.buffer = next;
+  }
+
+  u8(value: number): this {
+    this.ensure(1);
+    this.buffer[this.length++] = value;
+    return this;
+  }
+
+  u16(value: number): this {
+    if (!(value >= 0 && value <= 0xffff)) throw new RangeError(`${value} does not fit 16 bits`);
+    this.ensure(2);
+    this.buffer.writeUInt16BE(value, this.length);
+    this.length += 2;
+    return this;
+  }
+
+  f64(value: number): this {
+    this.ensure(8);
+    this.buffer.writeDoubleBE(value, this.length);
+    this.length += 8;
+    return this;
+  }
+
+  /** A u16 byte length, then the bytes. */
+  bytes(value: Buffer): this {
+    this.u16(value.length);
+    this.ensure(value.length);
+    value.copy(this.buffer, this.length);
+    this.length += value.length;
+    return this;
+  }
+
+  /** A u16 byte length, then the UTF-8 bytes. */
+  string(value: string): this {
+    const size = Buffer.byteLength(value);
+    this.u16(size);
+    this.ensure(size);
+    this.length += this.buffer.write(value, this.length, 'utf8');
+    return this;
+  }
+
+  /** The bytes written, copied out so that the writer can be reused. */
+  take(): Buffer {
+    const out = Buffer.from(this.buffer.subarray(0, this.length));
+    this.length = 0;
+    return out;
+  }
+}
+
+export class BinaryFormatError extends Error {
+  override name = 'BinaryFormatError';
+}
+
+export class BinaryReader {
+  at: number;
+
+  constructor(
+    private readonly buffer: Buffer,
+    start = 0,
+    private readonly end = buffer.length,
+  ) {
+    this.at = start;
+  }
+
+  get done(): boolean {
+    return this.at >= this.end;
+  }
+
+  private need(n: number): number {
+    const at = this.at;
+    if (at + n > this.end) throw new BinaryFormatError(`truncated record at byte ${at}`);
+    this.at = at + n;
+    return at;
+  }
+
+  u8(): number {
+    return this.buffer[this.need(1)] as number;
+  }
+
+  u16(): number {
+    return this.buffer.readUInt16BE(this.need(2));
+  }
+
+  u32(): number {
+    return this.buffer.readUInt32BE(this.need(4));
+  }
+
+  f64(): number {
+    return this.buffer.readDoubleBE(this.need(8));
+  }
+
+  /** `n` raw bytes, as a view (no copy). */
+  slice(n: number): Buffer {
+    const at = this.need(n);
+    return this.buffer.subarray(at, at + n);
+  }
+
+  /** A u16 byte length, then the bytes, as a view. */
+  bytes(): Buffer {
+    return this.slice(this.u16());
+  }
+
+  string(): string {
+    const n = this.u16();
+    const at = this.need(n);
+    return this.buffer.toString('utf8', at, at + n);
+  }
+}
