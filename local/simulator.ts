@@ -1,7 +1,8 @@
 import { Worker } from 'node:worker_threads';
-import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { CompressionTypes, Kafka, logLevel, type Producer } from 'kafkajs';
 import type { QuarantineReason } from '../functions/analytics/telemetry';
 import { SchemaRegistry } from '../functions/shared/avro/schema-registry';
+import { javaCompatiblePartitioner } from '../functions/shared/kafka/partitioner';
 import {
   BAD_RECORD_KINDS,
   badValue,
@@ -58,7 +59,7 @@ export async function simulate(options: SimulatorOptions): Promise<SimulatorResu
   }).producer({
     idempotent: options.idempotent ?? false,
     allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: javaCompatiblePartitioner,
   });
   await producer.connect();
   const started = Date.now();

@@ -63,6 +63,12 @@ export function windowStart(ts: number): number {
   return Math.floor(ts / WINDOW_MS) * WINDOW_MS;
 }
 
+interface MutableSegment {
+  readonly topicPartition: string;
+  minOffset: number;
+  maxOffset: number;
+}
+
 interface MutableWindow {
   start: number;
   count: number;
@@ -90,23 +96,28 @@ export class DeviceAccumulator {
   private firstTs = Number.POSITIVE_INFINITY;
   private last: Telemetry | undefined;
   private lastOffset = -1;
-  private readonly segments = new Map<
-    string,
-    { topicPartition: string; minOffset: number; maxOffset: number }
-  >();
+  private readonly segments = new Map<string, MutableSegment>();
   private readonly windows = new Map<number, MutableWindow>();
+  // A device's readings mostly come from one partition and in time order: the segment and window
+  // of the previous reading usually take the next one too, without a map lookup.
+  private lastSegment: MutableSegment | undefined;
+  private lastWindow: MutableWindow | undefined;
 
   constructor(readonly deviceId: string) {}
 
   /** Adds a reading read at `offset` of `topicPartition`. */
   add(reading: Telemetry, topicPartition: string, offset: number): void {
-    const segment = this.segments.get(topicPartition);
-    if (segment === undefined)
-      this.segments.set(topicPartition, { topicPartition, minOffset: offset, maxOffset: offset });
-    else {
-      if (offset < segment.minOffset) segment.minOffset = offset;
-      if (offset > segment.maxOffset) segment.maxOffset = offset;
+    let segment = this.lastSegment;
+    if (segment === undefined || segment.topicPartition !== topicPartition) {
+      segment = this.segments.get(topicPartition);
+      if (segment === undefined) {
+        segment = { topicPartition, minOffset: offset, maxOffset: offset };
+        this.segments.set(topicPartition, segment);
+      }
+      this.lastSegment = segment;
     }
+    if (offset < segment.minOffset) segment.minOffset = offset;
+    if (offset > segment.maxOffset) segment.maxOffset = offset;
 
     const { temperature: t, humidity: h, battery: b, ts } = reading;
     this.count++;
@@ -129,14 +140,19 @@ export class DeviceAccumulator {
     }
 
     const start = windowStart(ts);
-    const window = this.windows.get(start);
-    if (window === undefined) this.windows.set(start, { start, count: 1, min: t, max: t, sum: t });
-    else {
-      window.count++;
-      if (t < window.min) window.min = t;
-      if (t > window.max) window.max = t;
-      window.sum += t;
+    let window = this.lastWindow;
+    if (window === undefined || window.start !== start) {
+      window = this.windows.get(start);
+      if (window === undefined) {
+        window = { start, count: 0, min: t, max: t, sum: 0 };
+        this.windows.set(start, window);
+      }
+      this.lastWindow = window;
     }
+    window.count++;
+    if (t < window.min) window.min = t;
+    if (t > window.max) window.max = t;
+    window.sum += t;
   }
 
   /** The delta of what was added; undefined when nothing was. */

@@ -5,13 +5,13 @@ import {
   Kafka,
   type KafkaConfig,
   logLevel,
-  Partitioners,
   type Producer,
   type TopicMessages,
 } from 'kafkajs';
 import type { KafkaSettings } from '../config';
 import { KafkaError } from '../errors';
 import { kafkaLogCreator } from '../observability/powertools';
+import { javaCompatiblePartitioner } from './partitioner';
 
 const kafkaLogger = new Logger({ serviceName: 'surge-kafka' });
 
@@ -70,7 +70,7 @@ export class KafkaPublisher implements Publisher {
     const producer = new Kafka(kafkaClientConfig(settings, brokers)).producer({
       idempotent: settings.idempotent,
       allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: javaCompatiblePartitioner,
       ...(settings.idempotent ? { maxInFlightRequests: 5 } : {}),
     });
     return new KafkaPublisher(
