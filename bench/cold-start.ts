@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MSKEvent } from 'aws-lambda';
 import { build } from 'esbuild';
-import { PROJECT_ROOT } from '../lib/constructs/surge-function';
+import { IAM_SIGNER_MODULE, PROJECT_ROOT } from '../lib/constructs/surge-function';
 import { provideRuntimeSdkClients } from '../local/lambda-sdk';
 
 export interface ColdStart {
@@ -34,12 +34,34 @@ export async function measureColdStart(
       target: 'node22',
       minify: true,
       mainFields: ['module', 'main'],
+      external: ['@aws-sdk/client-*', IAM_SIGNER_MODULE],
+      banner: {
+        js: "import { createRequire as __surgeRequire } from 'node:module'; const require = __surgeRequire(import.meta.url);",
+      },
+      logLevel: 'silent',
+    });
+    // As SurgeFunction ships it: the MSK IAM signer as a module of its own, loaded on demand.
+    await build({
+      stdin: {
+        contents: `export { generateAuthToken } from '${IAM_SIGNER_MODULE}';`,
+        resolveDir: PROJECT_ROOT,
+      },
+      outfile: join(dir, 'node_modules', IAM_SIGNER_MODULE, 'index.mjs'),
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node22',
+      minify: true,
       external: ['@aws-sdk/client-*'],
       banner: {
         js: "import { createRequire as __surgeRequire } from 'node:module'; const require = __surgeRequire(import.meta.url);",
       },
       logLevel: 'silent',
     });
+    writeFileSync(
+      join(dir, 'node_modules', IAM_SIGNER_MODULE, 'package.json'),
+      JSON.stringify({ name: IAM_SIGNER_MODULE, type: 'module', main: 'index.mjs' }),
+    );
     mkdirSync(join(dir, 'schemas'));
     provideRuntimeSdkClients(dir);
     cpSync(join(PROJECT_ROOT, 'schemas'), join(dir, 'schemas'), { recursive: true });

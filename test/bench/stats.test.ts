@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { lineChart } from '../../bench/chart';
-import { measure, summarize, throughput } from '../../bench/stats';
+import { deliveries, measure, summarize, throughput } from '../../bench/stats';
 
 describe('bench statistics', () => {
   it('takes the median of odd and even samples', () => {
@@ -19,6 +19,49 @@ describe('bench statistics', () => {
     });
     expect(calls).toBe(6);
     expect(durations).toHaveLength(4);
+  });
+
+  it('prepares each input outside the measured time and hands it to the body', async () => {
+    const log: string[] = [];
+    const clock = vi.spyOn(performance, 'now').mockImplementation(() => {
+      log.push('clock');
+      return log.length;
+    });
+    try {
+      let prepared = 0;
+      await measure(
+        2,
+        1,
+        async (n: number) => {
+          log.push(`body ${n}`);
+        },
+        () => {
+          log.push(`prepare ${prepared}`);
+          return prepared++;
+        },
+      );
+    } finally {
+      clock.mockRestore();
+    }
+    expect(log).toEqual([
+      'prepare 0',
+      'body 0',
+      'prepare 1',
+      'clock',
+      'body 1',
+      'clock',
+      'prepare 2',
+      'clock',
+      'body 2',
+      'clock',
+    ]);
+  });
+
+  it('delivers events freshly parsed from JSON, in turn', () => {
+    const next = deliveries([{ a: 1 }, { a: 2 }]);
+    const first = next();
+    expect([first, next(), next()]).toEqual([{ a: 1 }, { a: 2 }, { a: 1 }]);
+    expect(next()).not.toBe(first);
   });
 });
 

@@ -7,7 +7,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
 import { STAGES } from '../../lib/config/stage-config';
-import { PROJECT_ROOT } from '../../lib/constructs/surge-function';
+import { IAM_SIGNER_MODULE, PROJECT_ROOT } from '../../lib/constructs/surge-function';
 import { provideRuntimeSdkClients } from '../../local/lambda-sdk';
 import { synthStage } from '../support/synth';
 
@@ -163,6 +163,19 @@ describe('the analytics bundle', () => {
       expect(existsSync(join(assetDir, 'schemas', file))).toBe(true);
     }
     expect(readFileSync(join(assetDir, 'index.mjs'), 'utf8')).not.toMatch(/@aws-sdk\/client-kafka\/dist/);
+  });
+
+  it('ships the MSK IAM signer beside the handler as a module it loads on demand', () => {
+    const bundle = readFileSync(join(assetDir, 'index.mjs'), 'utf8');
+    expect(bundle.includes(`import("${IAM_SIGNER_MODULE}")`)).toBe(true);
+    // The signer's credential chain is not in the handler's bundle.
+    expect(bundle.includes('fromNodeProviderChain')).toBe(false);
+    provideRuntimeSdkClients(outdir);
+    const script = `import(${JSON.stringify(join(assetDir, 'node_modules', IAM_SIGNER_MODULE, 'index.mjs'))})
+      .then((m) => { console.log(typeof m.generateAuthToken); process.exit(0); })`;
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout.trim()).toBe('function');
   });
 
   it('loads in plain Node.js and answers a malformed event with a clear error', () => {
