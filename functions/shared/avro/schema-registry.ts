@@ -40,6 +40,7 @@ export class SchemaRegistry {
   private readonly types = new Map<number, avro.Type>();
   private readonly readers = new Map<number, Reader>();
   private readonly newestByName = new Map<string, ManifestEntry>();
+  private scratch = Buffer.allocUnsafe(4_096);
 
   constructor(entries: readonly ManifestEntry[], loadSchema: (file: string) => unknown) {
     for (const entry of entries) {
@@ -67,14 +68,22 @@ export class SchemaRegistry {
     return type;
   }
 
-  /** Avro body framed in the Confluent wire format. */
+  /**
+   * Avro body framed in the Confluent wire format. The value is written once into a reused
+   * buffer behind the header, then copied out at its exact size (avsc's toBuffer would allocate a
+   * zero-filled buffer per message and the framing another).
+   */
   encode(schemaId: number, value: unknown): Buffer {
-    const body = this.typeOf(schemaId).toBuffer(value);
-    const framed = Buffer.allocUnsafe(CONFLUENT_HEADER_BYTES + body.length);
-    framed[0] = CONFLUENT_MAGIC;
-    framed.writeUInt32BE(schemaId, 1);
-    body.copy(framed, CONFLUENT_HEADER_BYTES);
-    return framed;
+    const type = this.typeOf(schemaId);
+    let end = type.encode(value, this.scratch, CONFLUENT_HEADER_BYTES);
+    if (end < 0) {
+      // Too small by -end bytes: grow and write again.
+      this.scratch = Buffer.allocUnsafe(Math.max(this.scratch.length * 2, this.scratch.length - end));
+      end = type.encode(value, this.scratch, CONFLUENT_HEADER_BYTES);
+    }
+    this.scratch[0] = CONFLUENT_MAGIC;
+    this.scratch.writeUInt32BE(schemaId, 1);
+    return Buffer.from(this.scratch.subarray(0, end));
   }
 
   /**

@@ -45,6 +45,15 @@ describe('SchemaRegistry', () => {
     expect(registry.typeOf(2).fromBuffer(framed.subarray(5))).toMatchObject(telemetry());
   });
 
+  it('frames values of any size, each message in a buffer of its own', () => {
+    const big = telemetry({ firmware: 'f'.repeat(20_000) });
+    const small = telemetry({ firmware: 'v1' });
+    const first = registry.encode(SCHEMA_IDS.telemetryV2, big);
+    const second = registry.encode(SCHEMA_IDS.telemetryV2, small);
+    expect(registry.typeOf(2).fromBuffer(first.subarray(5))).toMatchObject(big);
+    expect(registry.typeOf(2).fromBuffer(second.subarray(5))).toMatchObject(small);
+  });
+
   it('names the schema id it does not know', () => {
     expect(() => registry.encode(999, {})).toThrow(ConfigurationError);
     expect(() => registry.encode(999, {})).toThrow(/schema id 999/);
