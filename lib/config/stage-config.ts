@@ -67,8 +67,9 @@ export interface AnalyticsSettings {
   readonly kafkaCompression: 'none' | 'gzip';
   /**
    * V8's young-generation semi-space, in MB (`--max-semi-space-size`). A batch's records live
-   * until it ends; with the default (16 MB) each scavenge copies them again, with 64 MB a
-   * 10,000-record batch mostly does not (measured in docs/performance.md). At most a tenth of memoryMb.
+   * until it ends and each scavenge copies them again; a larger young generation scavenges less
+   * often (measured in docs/performance.md). V8 reserves up to three semi-spaces, so at most an
+   * eighth of memoryMb.
    */
   readonly semiSpaceMb: number;
 }
@@ -138,7 +139,7 @@ const dev: StageConfig = {
     alertTemperatureThreshold: DEFAULTS.alertTemperatureThreshold,
     windowTtlSeconds: DEFAULTS.windowTtlSeconds,
     kafkaCompression: 'none',
-    semiSpaceMb: 64,
+    semiSpaceMb: 128,
   },
   api: { rateLimit: 50, burstLimit: 100, memoryMb: 512 },
   topics: { ...DEFAULT_TOPICS },
@@ -359,7 +360,7 @@ export function validateStageConfig(config: StageConfig): string[] {
     'analytics.semiSpaceMb',
     analytics.semiSpaceMb,
     1,
-    Math.max(1, Math.floor(analytics.memoryMb / 10)),
+    Math.max(1, Math.floor(analytics.memoryMb / 8)),
   );
   integer(p, 'api.rateLimit', api.rateLimit, 1, 10_000);
   integer(p, 'api.burstLimit', api.burstLimit, 1, 5_000);

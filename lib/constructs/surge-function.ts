@@ -85,10 +85,10 @@ export class SurgeFunction extends Construct implements ec2.IConnectable, iam.IG
     if (
       semiSpaceMb !== undefined &&
       !Token.isUnresolved(memorySize) &&
-      (!Number.isInteger(semiSpaceMb) || semiSpaceMb < 1 || semiSpaceMb * 10 > memorySize)
+      (!Number.isInteger(semiSpaceMb) || semiSpaceMb < 1 || semiSpaceMb * 8 > memorySize)
     ) {
       throw new Error(
-        `semiSpaceMb must be a whole number from 1 to a tenth of memorySize (${memorySize} MB), got ${semiSpaceMb}`,
+        `semiSpaceMb must be a whole number from 1 to an eighth of memorySize (${memorySize} MB), got ${semiSpaceMb}`,
       );
     }
     const nodeOptions = ['--enable-source-maps'];

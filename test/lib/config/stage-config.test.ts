@@ -50,10 +50,10 @@ describe('stage configuration', () => {
       /provisionedPollers\.minimum \(5\) exceeds maximum \(2\)/,
     ],
     [
-      'a semi-space above a tenth of the memory',
+      'a semi-space above an eighth of the memory',
       'dev',
-      { analytics: { memoryMb: 512, semiSpaceMb: 64 } },
-      /analytics\.semiSpaceMb must be a whole number from 1 to 51, got 64/,
+      { analytics: { memoryMb: 512, semiSpaceMb: 128 } },
+      /analytics\.semiSpaceMb must be a whole number from 1 to 64, got 128/,
     ],
     [
       'a record age under a minute',

@@ -14,7 +14,7 @@ describe('SurgeFunction', () => {
   it.each([
     [
       { memorySize: 1_024, semiSpaceMb: 200 },
-      /semiSpaceMb must be a whole number from 1 to a tenth of memorySize \(1024 MB\), got 200/,
+      /semiSpaceMb must be a whole number from 1 to an eighth of memorySize \(1024 MB\), got 200/,
     ],
     [{ memorySize: 1_024, semiSpaceMb: 0 }, /semiSpaceMb .* got 0/],
     [{ memorySize: 64 }, /memorySize must be from 128 to 10240 MB, got 64/],
