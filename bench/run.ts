@@ -37,6 +37,18 @@ interface Rate {
   readonly recordsPerSecond: Measurement;
 }
 
+/** The last line of `npm start -- --events N`. */
+interface PipelineResult {
+  throughput: number;
+  sustainedThroughput: number | null;
+  maxLag: number;
+  finalLag: number;
+  [key: string]: unknown;
+}
+
+/** The target rate the paced pipeline run must sustain (issue #5). */
+const PACED_RATE = 50_000;
+
 /** What bench/results.json holds. */
 interface Results {
   handler?: Rate & {
@@ -63,13 +75,8 @@ interface Results {
   }[];
   sweep?: (Rate & { batchSize: number; devices: number })[];
   naiveSweep?: (Rate & { batchSize: number })[];
-  pipeline?: {
-    throughput: number;
-    sustainedThroughput: number | null;
-    maxLag: number;
-    finalLag: number;
-    [key: string]: unknown;
-  };
+  pipeline?: PipelineResult;
+  pipelinePaced?: PipelineResult & { rate: number };
   machine?: Record<string, unknown>;
 }
 
@@ -251,26 +258,42 @@ async function main(): Promise<void> {
     await Promise.all([redis.stop(), kafka.stop()]);
   }
 
-  // 8. The local pipeline end to end.
-  log('8. local pipeline, npm start -- --events 200000');
-  const run = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', 'local/start.ts', '--events', '200000', '--port', '0', '--devices', '1000'],
-    {
-      cwd: PROJECT_ROOT,
-      encoding: 'utf8',
-      // Exactly what `npm start` runs: without the deployed function's heap flags this process has.
-      env: {
-        ...process.env,
-        KAFKA_BROKERS: '',
-        REDIS_URL: '',
-        NODE_OPTIONS: process.env.SURGE_OUTER_NODE_OPTIONS ?? '',
+  // 8. The local pipeline end to end: as fast as it goes, then paced at the target rate.
+  const pipeline = (extra: string[]): PipelineResult => {
+    const run = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'local/start.ts',
+        '--events',
+        '200000',
+        '--port',
+        '0',
+        '--devices',
+        '1000',
+        ...extra,
+      ],
+      {
+        cwd: PROJECT_ROOT,
+        encoding: 'utf8',
+        // Exactly what `npm start` runs: without the deployed function's heap flags this process has.
+        env: {
+          ...process.env,
+          KAFKA_BROKERS: '',
+          REDIS_URL: '',
+          NODE_OPTIONS: process.env.SURGE_OUTER_NODE_OPTIONS ?? '',
+        },
+        timeout: 600_000,
       },
-      timeout: 600_000,
-    },
-  );
-  if (run.status !== 0) throw new Error(`the local pipeline failed: ${run.stderr.slice(-2_000)}`);
-  results.pipeline = JSON.parse(run.stdout.trim().split('\n').at(-1) as string);
+    );
+    if (run.status !== 0) throw new Error(`the local pipeline failed: ${run.stderr.slice(-2_000)}`);
+    return JSON.parse(run.stdout.trim().split('\n').at(-1) as string) as PipelineResult;
+  };
+  log('8. local pipeline, npm start -- --events 200000');
+  results.pipeline = pipeline([]);
+  log(`8. local pipeline paced, npm start -- --events 200000 --rate ${PACED_RATE}`);
+  results.pipelinePaced = { rate: PACED_RATE, ...pipeline(['--rate', String(PACED_RATE)]) };
 
   results.machine = {
     cpus: cpus().length,
@@ -293,6 +316,7 @@ async function main(): Promise<void> {
     redis: required(results.redis, 'Redis counts'),
     naiveSweep: required(results.naiveSweep, 'naive sweep'),
     pipeline: required(results.pipeline, 'pipeline result'),
+    pipelinePaced: required(results.pipelinePaced, 'paced pipeline result'),
   };
   const sweep = required(results.sweep, 'sweep');
   writeFileSync(
@@ -361,6 +385,10 @@ async function main(): Promise<void> {
     [
       '8. local pipeline, 200,000 events',
       `${fmt(r.pipeline.throughput)} events/s overall, ${r.pipeline.sustainedThroughput === null ? 'n/a' : fmt(r.pipeline.sustainedThroughput)} sustained (10%-90%), max lag ${fmt(r.pipeline.maxLag)}, final lag ${r.pipeline.finalLag}`,
+    ],
+    [
+      `8. paced at ${fmt(r.pipelinePaced.rate)} events/s`,
+      `${r.pipelinePaced.sustainedThroughput === null ? 'n/a' : fmt(r.pipelinePaced.sustainedThroughput)} sustained (10%-90%), max lag ${fmt(r.pipelinePaced.maxLag)}, final lag ${r.pipelinePaced.finalLag}`,
     ],
   ];
   const width = Math.max(...rows.map(([a]) => a.length));
