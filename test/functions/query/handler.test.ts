@@ -194,17 +194,18 @@ describe('query handler', () => {
       partition: 2,
       offset,
     });
-    // Minutes 1 and 2 share a bucket; the TTL is one second.
-    await seed(1, [placed(0, 1, 10)]);
-    await sleep(600);
-    await seed(1, [placed(1, 2, 20)]);
-    await sleep(600);
-    // Minute 1 was last updated 1.2 s ago, minute 2 0.6 s ago.
+    // Minutes 1 and 2 share a bucket; the TTL is three seconds. The margins (at least 0.2 s past
+    // minute 1's expiry, 1.4 s before minute 2's) hold on a busy machine.
+    await seed(3, [placed(0, 1, 10)]);
+    await sleep(1_600);
+    await seed(3, [placed(1, 2, 20)]);
+    await sleep(1_600);
+    // Minute 1 was last updated at least 3.2 s ago, minute 2 about 1.6 s ago.
     const { body } = await get('/devices/q-4/windows');
     expect(body.windows.map((w: { start: number; count: number }) => [w.start - T0, w.count])).toEqual([
       [120_000, 1],
     ]);
-    await seed(1, [placed(2, 1, 30)]);
+    await seed(3, [placed(2, 1, 30)]);
     const again = await get('/devices/q-4/windows');
     expect(
       again.body.windows.map((w: { start: number; count: number; temperature: { max: number } }) => [
