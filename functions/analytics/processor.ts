@@ -91,7 +91,7 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
         }
       }
       partition.indices.push(i);
-      const result = classifyRecord(source, registry, at);
+      const result = classify(i);
       if (!result.accepted) {
         partition.fold.add(source.offset, result.reason);
         byReason[result.reason] = (byReason[result.reason] ?? 0) + 1;

@@ -1,4 +1,9 @@
-import type { Status, Telemetry } from '../analytics/telemetry';
+import {
+  QUARANTINE_REASONS,
+  type QuarantineReason,
+  type Status,
+  type Telemetry,
+} from '../analytics/telemetry';
 import { SCHEMA_IDS, type SchemaRegistry } from '../shared/avro/schema-registry';
 
 /**
@@ -93,14 +98,9 @@ export function encodeReading(registry: SchemaRegistry, generated: GeneratedRead
   return registry.encode(generated.schemaId, generated.reading);
 }
 
-export const BAD_RECORD_KINDS = [
-  'NULL_VALUE',
-  'BAD_MAGIC',
-  'UNKNOWN_SCHEMA',
-  'DECODE_ERROR',
-  'INVALID',
-] as const;
-export type BadRecordKind = (typeof BAD_RECORD_KINDS)[number];
+/** A bad record of every kind the processor quarantines. */
+export const BAD_RECORD_KINDS = QUARANTINE_REASONS;
+export type BadRecordKind = QuarantineReason;
 
 /** A value that the processor must quarantine for `kind`, derived from a good reading. */
 export function badValue(

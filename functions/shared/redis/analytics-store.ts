@@ -12,7 +12,7 @@ import { RedisError } from '../errors';
 import type { DeviceState, FleetStats, WindowState } from '../model';
 import { BinaryFormatError, BinaryReader, BinaryWriter } from './binary';
 import { type KeySpace, keySpace } from './keys';
-import { type Packable, pack, unpack } from './msgpack';
+import { type Packable, unpack } from './msgpack';
 import {
   APPLIED,
   APPLY_DEVICES_LUA,
@@ -23,6 +23,7 @@ import {
   BUCKET_MS,
   DUPLICATE,
   expirySlackMs,
+  MINUTE_BYTES,
   PARTIAL,
   STATE_VERSION,
 } from './scripts';
@@ -124,7 +125,7 @@ function writeDelta(out: BinaryWriter, delta: DeviceDelta, buckets: Map<number, 
     .f64(delta.firstTs)
     .f64(delta.lastTs)
     .f64(delta.lastOffset)
-    .bytes(pack(lastReadingTuple(delta.last)));
+    .packed(lastReadingTuple(delta.last));
   out.u16(buckets.size);
   for (const [start, minutes] of buckets) {
     out.f64(start).u8(minutes.length);
@@ -404,7 +405,7 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
         throw new RedisError(`window bucket ${bucketStart} of ${deviceId} has ${packed.length} bytes`);
       }
       for (let minute = 0; minute < BUCKET.minutes; minute++) {
-        const at = BUCKET_HEADER_BYTES + minute * BUCKET.stride * 8;
+        const at = BUCKET_HEADER_BYTES + minute * MINUTE_BYTES;
         const count = packed.readDoubleBE(at + BUCKET.count * 8);
         const start = Number(bucketStart) + minute * WINDOW_MS;
         if (count === 0 || start < from || start > to) continue;

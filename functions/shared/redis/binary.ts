@@ -1,22 +1,18 @@
 /**
  * Big-endian binary records, read and written in Lua by Redis's `struct` library: doubles travel
  * as IEEE 754 (exact), fixed fields need no tables in Lua, and a script reads a value with one
- * `struct.unpack` instead of building a table per MessagePack array.
+ * `struct.unpack` instead of building a table per MessagePack array. A record may embed a
+ * MessagePack value (`packed`), opaque to Lua.
  */
-export class BinaryWriter {
-  private buffer = Buffer.allocUnsafe(4_096);
-  private length = 0;
+import { MessagePackWriter, type Packable } from './msgpack';
 
-  private ensure(extra: number): void {
-    if (this.length + extra <= this.buffer.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + extra));
-    this.buffer.copy(next, 0, 0, this.length);
-    this.buffer = next;
+export class BinaryWriter extends MessagePackWriter {
+  constructor() {
+    super(4_096);
   }
 
   u8(value: number): this {
-    this.ensure(1);
-    this.buffer[this.length++] = value;
+    this.byte(value);
     return this;
   }
 
@@ -35,15 +31,6 @@ export class BinaryWriter {
     return this;
   }
 
-  /** A u16 byte length, then the bytes. */
-  bytes(value: Buffer): this {
-    this.u16(value.length);
-    this.ensure(value.length);
-    value.copy(this.buffer, this.length);
-    this.length += value.length;
-    return this;
-  }
-
   /** A u16 byte length, then the UTF-8 bytes. */
   string(value: string): this {
     const size = Buffer.byteLength(value);
@@ -53,9 +40,21 @@ export class BinaryWriter {
     return this;
   }
 
+  /** A u16 byte length, then `value` as MessagePack, written in place. */
+  packed(value: Packable): this {
+    this.ensure(2);
+    const at = this.length;
+    this.length += 2;
+    this.write(value);
+    const size = this.length - at - 2;
+    if (size > 0xffff) throw new RangeError(`${size} bytes of MessagePack do not fit a 16-bit length`);
+    this.buffer.writeUInt16BE(size, at);
+    return this;
+  }
+
   /** The bytes written, copied out so that the writer can be reused. */
   take(): Buffer {
-    const out = Buffer.from(this.buffer.subarray(0, this.length));
+    const out = Buffer.from(this.written());
     this.length = 0;
     return out;
   }

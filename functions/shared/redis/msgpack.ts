@@ -11,18 +11,23 @@ export type Packable =
   | readonly Packable[]
   | { readonly [key: string]: Packable };
 
-class Writer {
-  buffer = Buffer.allocUnsafe(256);
-  length = 0;
+/** Writes MessagePack into a buffer that grows as needed; BinaryWriter (binary.ts) builds on it. */
+export class MessagePackWriter {
+  protected buffer: Buffer;
+  protected length = 0;
 
-  ensure(extra: number): void {
+  constructor(initialSize = 256) {
+    this.buffer = Buffer.allocUnsafe(initialSize);
+  }
+
+  protected ensure(extra: number): void {
     if (this.length + extra <= this.buffer.length) return;
     const next = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + extra));
     this.buffer.copy(next, 0, 0, this.length);
     this.buffer = next;
   }
 
-  byte(value: number): void {
+  protected byte(value: number): void {
     this.ensure(1);
     this.buffer[this.length++] = value;
   }
@@ -31,8 +36,8 @@ class Writer {
     if (value === null) this.byte(0xc0);
     else if (value === true) this.byte(0xc3);
     else if (value === false) this.byte(0xc2);
-    else if (typeof value === 'number') this.number(value);
-    else if (typeof value === 'string') this.string(value);
+    else if (typeof value === 'number') this.packNumber(value);
+    else if (typeof value === 'string') this.packString(value);
     else if (Array.isArray(value)) {
       // Indexed loops: an iterator here, in a recursive call V8 cannot inline, allocates per item.
       const items = value as readonly Packable[];
@@ -42,7 +47,7 @@ class Writer {
       const entries = Object.entries(value as Record<string, Packable>);
       this.header(entries.length, 0x80, 0xde);
       for (const [key, item] of entries) {
-        this.string(key);
+        this.packString(key);
         this.write(item);
       }
     }
@@ -65,7 +70,7 @@ class Writer {
     }
   }
 
-  private number(value: number): void {
+  private packNumber(value: number): void {
     this.ensure(9);
     const buffer = this.buffer;
     if (!Number.isSafeInteger(value)) {
@@ -98,7 +103,7 @@ class Writer {
     this.length += 8;
   }
 
-  private string(value: string): void {
+  private packString(value: string): void {
     const bytes = Buffer.byteLength(value);
     this.ensure(bytes + 5);
     if (bytes < 32) this.buffer[this.length++] = 0xa0 | bytes;
@@ -116,12 +121,17 @@ class Writer {
     }
     this.length += this.buffer.write(value, this.length, 'utf8');
   }
+
+  /** What was written so far (a view, not a copy). */
+  written(): Buffer {
+    return this.buffer.subarray(0, this.length);
+  }
 }
 
 export function pack(value: Packable): Buffer {
-  const writer = new Writer();
+  const writer = new MessagePackWriter();
   writer.write(value);
-  return writer.buffer.subarray(0, writer.length);
+  return writer.written();
 }
 
 export class MsgpackError extends Error {

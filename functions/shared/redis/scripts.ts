@@ -39,7 +39,7 @@ const STATE_FORMAT = `>B${'d'.repeat(STATE_NUMBERS)}Hc0H`;
 export const BUCKET = { minutes: 10, stride: 5, count: 0, min: 1, max: 2, sum: 3, expiresAt: 4 } as const;
 export const BUCKET_MS = BUCKET.minutes * 60_000;
 export const BUCKET_HEADER_BYTES = 8;
-const MINUTE_BYTES = BUCKET.stride * 8;
+export const MINUTE_BYTES = BUCKET.stride * 8;
 export const BUCKET_BYTES = BUCKET_HEADER_BYTES + BUCKET.minutes * MINUTE_BYTES;
 /** How late a bucket's key may expire after its last window has: a tenth of the TTL, at most 10 minutes. */
 export function expirySlackMs(ttlMs: number): number {

@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { BinaryFormatError, BinaryReader, BinaryWriter } from '../../../../functions/shared/redis/binary';
+import { pack, unpack } from '../../../../functions/shared/redis/msgpack';
 
 describe('binary records', () => {
-  it('round-trips bytes, 16-bit lengths, doubles and UTF-8 strings big-endian, as Lua struct reads them', () => {
+  it('round-trips bytes, 16-bit lengths, doubles, UTF-8 strings and embedded MessagePack big-endian, as Lua struct reads them', () => {
     const written = new BinaryWriter()
       .u8(7)
       .u16(65_535)
       .f64(0.1 + 0.2)
       .f64(-1_795_565_435_194)
       .string('iot-data-0 é')
-      .bytes(Buffer.from([1, 2, 3]))
+      .packed([1, 'two', [3.5]])
       .take();
     expect(written.subarray(0, 3)).toEqual(Buffer.from([7, 0xff, 0xff]));
     const reader = new BinaryReader(written);
@@ -20,7 +21,9 @@ describe('binary records', () => {
       -1_795_565_435_194,
       'iot-data-0 é',
     ]);
-    expect(reader.bytes()).toEqual(Buffer.from([1, 2, 3]));
+    const embedded = reader.bytes();
+    expect(embedded).toEqual(pack([1, 'two', [3.5]]));
+    expect(unpack(embedded)).toEqual([1, 'two', [3.5]]);
     expect(reader.done).toBe(true);
   });
 
@@ -34,6 +37,7 @@ describe('binary records', () => {
 
   it('refuses a length that does not fit 16 bits and a truncated record', () => {
     expect(() => new BinaryWriter().u16(65_536)).toThrow(RangeError);
+    expect(() => new BinaryWriter().packed('x'.repeat(70_000))).toThrow(/do not fit a 16-bit length/);
     expect(() => new BinaryReader(Buffer.from([0, 5, 1])).bytes()).toThrow(BinaryFormatError);
     expect(() => new BinaryReader(Buffer.alloc(7)).f64()).toThrow(/truncated record at byte 0/);
   });
