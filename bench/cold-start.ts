@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MSKEvent } from 'aws-lambda';
 import { build } from 'esbuild';
-import { IAM_SIGNER_MODULE, PROJECT_ROOT } from '../lib/constructs/surge-function';
+import {
+  ESM_REQUIRE_BANNER,
+  IAM_SIGNER_MODULE,
+  PROJECT_ROOT,
+  RUNTIME_PROVIDED_MODULES,
+} from '../lib/constructs/surge-function';
 import { provideRuntimeSdkClients } from '../local/lambda-sdk';
 
 export interface ColdStart {
@@ -15,13 +20,15 @@ export interface ColdStart {
 }
 
 /**
- * Bundles the analytics handler as the CDK app does, then, in fresh Node.js processes, times the
- * bundle's import and its first invocation on `event`: what a Lambda cold start adds to a batch.
+ * Bundles the analytics handler as the CDK app does (minified, with its source map), then, in a
+ * fresh Node.js process per event with the function's NODE_OPTIONS, times the bundle's import and
+ * its first invocation: what a Lambda cold start adds to a batch. Each run gets its own event, so
+ * that none is skipped as a redelivery of an earlier run's.
  */
 export async function measureColdStart(
-  event: MSKEvent,
+  events: readonly MSKEvent[],
   env: Record<string, string>,
-  runs: number,
+  nodeOptions: readonly string[],
 ): Promise<ColdStart> {
   const dir = mkdtempSync(join(tmpdir(), 'surge-cold-'));
   try {
@@ -33,11 +40,11 @@ export async function measureColdStart(
       format: 'esm',
       target: 'node22',
       minify: true,
+      sourcemap: true,
+      sourcesContent: false,
       mainFields: ['module', 'main'],
-      external: ['@aws-sdk/client-*', IAM_SIGNER_MODULE],
-      banner: {
-        js: "import { createRequire as __surgeRequire } from 'node:module'; const require = __surgeRequire(import.meta.url);",
-      },
+      external: [...RUNTIME_PROVIDED_MODULES, IAM_SIGNER_MODULE],
+      banner: { js: ESM_REQUIRE_BANNER },
       logLevel: 'silent',
     });
     // As SurgeFunction ships it: the MSK IAM signer as a module of its own, loaded on demand.
@@ -52,10 +59,8 @@ export async function measureColdStart(
       format: 'esm',
       target: 'node22',
       minify: true,
-      external: ['@aws-sdk/client-*'],
-      banner: {
-        js: "import { createRequire as __surgeRequire } from 'node:module'; const require = __surgeRequire(import.meta.url);",
-      },
+      external: RUNTIME_PROVIDED_MODULES,
+      banner: { js: ESM_REQUIRE_BANNER },
       logLevel: 'silent',
     });
     writeFileSync(
@@ -65,10 +70,9 @@ export async function measureColdStart(
     mkdirSync(join(dir, 'schemas'));
     provideRuntimeSdkClients(dir);
     cpSync(join(PROJECT_ROOT, 'schemas'), join(dir, 'schemas'), { recursive: true });
-    writeFileSync(join(dir, 'event.json'), JSON.stringify(event));
     const script = `
       const fs = await import('node:fs');
-      const event = JSON.parse(fs.readFileSync(${JSON.stringify(join(dir, 'event.json'))}, 'utf8'));
+      const event = JSON.parse(fs.readFileSync(process.env.SURGE_COLD_EVENT, 'utf8'));
       const t0 = performance.now();
       const m = await import(${JSON.stringify(join(dir, 'index.mjs'))});
       const t1 = performance.now();
@@ -78,12 +82,16 @@ export async function measureColdStart(
       process.exit(0);`;
     const coldMs: number[] = [];
     const importMs: number[] = [];
-    for (let i = 0; i < runs; i++) {
+    for (const [i, event] of events.entries()) {
+      const eventFile = join(dir, `event-${i}.json`);
+      writeFileSync(eventFile, JSON.stringify(event));
       const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
         encoding: 'utf8',
         env: {
           ...process.env,
           ...env,
+          NODE_OPTIONS: nodeOptions.join(' '),
+          SURGE_COLD_EVENT: eventFile,
           SURGE_SCHEMAS_DIR: join(dir, 'schemas'),
           POWERTOOLS_LOG_LEVEL: 'SILENT',
           POWERTOOLS_METRICS_DISABLED: 'true',

@@ -122,7 +122,12 @@ async function main(): Promise<void> {
       case1Events,
     );
     const case1 = throughput(handlerMs, 10_000);
-    const cold = await measureColdStart(new BatchFactory(registry, 1_000, 99).event(10_000), env, 5);
+    const coldFactory = new BatchFactory(registry, 1_000, 99);
+    const cold = await measureColdStart(
+      Array.from({ length: 5 }, () => coldFactory.event(10_000)),
+      env,
+      analyticsNodeFlags(),
+    );
     results.handler = {
       records: 10_000,
       devices: 1_000,

@@ -1,12 +1,14 @@
 import { spawn } from 'node:child_process';
 import { loadStageConfig } from '../lib/config/stage-config';
+import { functionNodeOptions } from '../lib/constructs/surge-function';
 
 /**
- * The V8 flags the analytics function is deployed with (see SurgeFunction), so that whatever runs
- * its handler in-process here measures and behaves like the deployed function.
+ * The Node.js options the analytics function is deployed with (see SurgeFunction), so that
+ * whatever runs its handler here measures and behaves like the deployed function.
  */
 export function analyticsNodeFlags(stage = 'dev'): string[] {
-  return [`--max-semi-space-size=${loadStageConfig(stage).analytics.semiSpaceMb}`];
+  const { semiSpaceMb, sourceMaps } = loadStageConfig(stage).analytics;
+  return functionNodeOptions({ semiSpaceMb, sourceMaps });
 }
 
 /**

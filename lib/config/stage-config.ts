@@ -72,6 +72,13 @@ export interface AnalyticsSettings {
    * eighth of memoryMb.
    */
   readonly semiSpaceMb: number;
+  /**
+   * Whether stack traces are mapped to the TypeScript source at run time (Node's
+   * `--enable-source-maps`). Node then parses the bundle's source map as it loads: about 9 ms more
+   * on every cold start (docs/performance.md). The map ships beside the bundle either way, so a
+   * minified stack trace can still be resolved afterwards.
+   */
+  readonly sourceMaps: boolean;
 }
 
 export interface ApiSettings {
@@ -140,6 +147,7 @@ const dev: StageConfig = {
     windowTtlSeconds: DEFAULTS.windowTtlSeconds,
     kafkaCompression: 'none',
     semiSpaceMb: 128,
+    sourceMaps: false,
   },
   api: { rateLimit: 50, burstLimit: 100, memoryMb: 512 },
   topics: { ...DEFAULT_TOPICS },
@@ -362,6 +370,7 @@ export function validateStageConfig(config: StageConfig): string[] {
     1,
     Math.max(1, Math.floor(analytics.memoryMb / 8)),
   );
+  oneOf(p, 'analytics.sourceMaps', analytics.sourceMaps, [true, false]);
   integer(p, 'api.rateLimit', api.rateLimit, 1, 10_000);
   integer(p, 'api.burstLimit', api.burstLimit, 1, 5_000);
   integer(p, 'api.memoryMb', api.memoryMb, 128, 10_240);

@@ -37,7 +37,31 @@ export interface SurgeFunctionProps {
    * @default - V8's default
    */
   readonly semiSpaceMb?: number;
+  /**
+   * Whether stack traces are mapped to the TypeScript source at run time (`--enable-source-maps`).
+   * The source map is bundled either way.
+   * @default true
+   */
+  readonly sourceMaps?: boolean;
 }
+
+/** The Node.js options a Surge function is deployed with (NODE_OPTIONS); the bench runs with them too. */
+export function functionNodeOptions(props: {
+  readonly sourceMaps?: boolean;
+  readonly semiSpaceMb?: number;
+}): string[] {
+  const options: string[] = [];
+  if (props.sourceMaps ?? true) options.push('--enable-source-maps');
+  if (props.semiSpaceMb !== undefined) options.push(`--max-semi-space-size=${props.semiSpaceMb}`);
+  return options;
+}
+
+/** Lets the CommonJS dependencies (kafkajs, ioredis, avsc) call require() inside the ES module bundle. */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __surgeRequire } from 'node:module'; const require = __surgeRequire(import.meta.url);";
+
+/** SDK clients (Kafka, Secrets Manager, STS) that the Node.js 22 runtime provides: not bundled. */
+export const RUNTIME_PROVIDED_MODULES = ['@aws-sdk/client-*'];
 
 /** Loaded by the Kafka publisher on demand (functions/shared/kafka/publisher.ts). */
 export const IAM_SIGNER_MODULE = 'aws-msk-iam-sasl-signer-js';
@@ -91,8 +115,7 @@ export class SurgeFunction extends Construct implements ec2.IConnectable, iam.IG
         `semiSpaceMb must be a whole number from 1 to an eighth of memorySize (${memorySize} MB), got ${semiSpaceMb}`,
       );
     }
-    const nodeOptions = ['--enable-source-maps'];
-    if (semiSpaceMb !== undefined) nodeOptions.push(`--max-semi-space-size=${semiSpaceMb}`);
+    const nodeOptions = functionNodeOptions({ sourceMaps: props.sourceMaps, semiSpaceMb });
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.TWO_WEEKS,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -155,14 +178,12 @@ export class SurgeFunction extends Construct implements ec2.IConnectable, iam.IG
         sourceMap: true,
         sourcesContent: false,
         mainFields: ['module', 'main'],
-        // CommonJS dependencies (kafkajs, ioredis, avsc) call require() inside the ES module.
-        banner:
-          "import { createRequire as __surgeRequire } from 'node:module'; const require = __surgeRequire(import.meta.url);",
+        banner: ESM_REQUIRE_BANNER,
         // SDK clients (Kafka, Secrets Manager, STS) come with the Node.js 22 runtime. Everything else is
         // bundled, so the function does not depend on which SDK internals a runtime version ships:
         // the MSK IAM signer (with its credential chain, ~40% of the code) as a module of its own
         // beside the handler, which loads it on its first connection to MSK only.
-        externalModules: ['@aws-sdk/client-*', IAM_SIGNER_MODULE],
+        externalModules: [...RUNTIME_PROVIDED_MODULES, IAM_SIGNER_MODULE],
         forceDockerBundling: false,
         commandHooks: {
           beforeBundling: () => [],

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import avro from 'avsc';
+import type avro from 'avsc';
+import { Type } from 'avsc/lib/types.js';
 import manifest from '../../../schemas/manifest.json' with { type: 'json' };
 import { ConfigurationError } from '../errors';
 
@@ -44,7 +45,7 @@ export class SchemaRegistry {
 
   constructor(entries: readonly ManifestEntry[], loadSchema: (file: string) => unknown) {
     for (const entry of entries) {
-      const type = avro.Type.forSchema(loadSchema(entry.file) as avro.Schema);
+      const type = Type.forSchema(loadSchema(entry.file) as avro.Schema);
       this.types.set(entry.id, type);
       const newest = this.newestByName.get(entry.name);
       if (newest === undefined || newest.version < entry.version) this.newestByName.set(entry.name, entry);

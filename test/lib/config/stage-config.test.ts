@@ -56,6 +56,12 @@ describe('stage configuration', () => {
       /analytics\.semiSpaceMb must be a whole number from 1 to 64, got 128/,
     ],
     [
+      'source maps given as a string',
+      'dev',
+      { analytics: { sourceMaps: 'yes' } },
+      /analytics\.sourceMaps must be one of true, false, got "yes"/,
+    ],
+    [
       'a record age under a minute',
       'dev',
       { eventSource: { maxRecordAgeSeconds: 10 } },

@@ -1,7 +1,8 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { SurgeFunction } from '../../../lib/constructs/surge-function';
+import { functionNodeOptions, SurgeFunction } from '../../../lib/constructs/surge-function';
 
 function scope() {
   const stack = new Stack(new App(), 'Test');
@@ -30,5 +31,27 @@ describe('SurgeFunction', () => {
           ...sizes,
         }),
     ).toThrow(message);
+  });
+
+  it('maps stack traces to the source at run time unless told not to', () => {
+    const { stack, vpc, securityGroup } = scope();
+    const props = { entry: 'functions/query/handler.ts', vpc, securityGroup, description: 'test' };
+    const mapped = new SurgeFunction(stack, 'Mapped', props);
+    const unmapped = new SurgeFunction(stack, 'Unmapped', { ...props, sourceMaps: false, semiSpaceMb: 64 });
+    const nodeOptions = (fn: SurgeFunction) =>
+      stack.resolve((fn.function.node.defaultChild as CfnFunction).environment).variables.NODE_OPTIONS;
+    expect(nodeOptions(mapped)).toBe('--enable-source-maps');
+    expect(nodeOptions(unmapped)).toBe('--max-semi-space-size=64');
+  });
+});
+
+describe('functionNodeOptions', () => {
+  it('enables source maps by default and adds the semi-space when given', () => {
+    expect(functionNodeOptions({})).toEqual(['--enable-source-maps']);
+    expect(functionNodeOptions({ semiSpaceMb: 128 })).toEqual([
+      '--enable-source-maps',
+      '--max-semi-space-size=128',
+    ]);
+    expect(functionNodeOptions({ sourceMaps: false })).toEqual([]);
   });
 });

@@ -29,7 +29,8 @@ describe('processing stack', () => {
         Variables: Match.objectLike({
           KAFKA_AUTH: 'aws-iam',
           KAFKA_COMPRESSION: 'gzip',
-          NODE_OPTIONS: '--enable-source-maps --max-semi-space-size=128',
+          // No --enable-source-maps: parsing the map would add ~9 ms to every cold start.
+          NODE_OPTIONS: '--max-semi-space-size=128',
           SURGE_SCHEMAS_DIR: '/var/task/schemas',
           REDIS_AUTH_SECRET_ARN: Match.anyValue(),
         }),
