@@ -12,23 +12,32 @@ import {
 } from '../lib/constructs/surge-function';
 import { provideRuntimeSdkClients } from '../local/lambda-sdk';
 
-export interface ColdStart {
-  readonly bundleBytes: number;
-  /** Import of the bundle plus the first invocation (connections included), median of the runs. */
+/** The runs on one Node.js binary. */
+export interface ColdRuns {
+  readonly node: string;
+  /** Import of the bundle plus the first invocation (connections included), per run. */
   readonly coldMs: number[];
   readonly importMs: number[];
+}
+
+export interface ColdStart {
+  readonly bundleBytes: number;
+  /** In the order of `nodes`. */
+  readonly runs: ColdRuns[];
 }
 
 /**
  * Bundles the analytics handler as the CDK app does (minified, with its source map), then, in a
  * fresh Node.js process per event with the function's NODE_OPTIONS, times the bundle's import and
- * its first invocation: what a Lambda cold start adds to a batch. Each run gets its own event, so
- * that none is skipped as a redelivery of an earlier run's.
+ * its first invocation: what a Lambda cold start adds to a batch. Event i runs on
+ * `nodes[i % nodes.length]`, so the binaries take turns under the same machine conditions; each
+ * run gets its own event, so that none is skipped as a redelivery of an earlier run's.
  */
 export async function measureColdStart(
   events: readonly MSKEvent[],
   env: Record<string, string>,
   nodeOptions: readonly string[],
+  nodes: readonly { readonly execPath: string; readonly version: string }[],
 ): Promise<ColdStart> {
   const dir = mkdtempSync(join(tmpdir(), 'surge-cold-'));
   try {
@@ -80,12 +89,13 @@ export async function measureColdStart(
       const t2 = performance.now();
       console.log(JSON.stringify({ importMs: t1 - t0, coldMs: t2 - t0 }));
       process.exit(0);`;
-    const coldMs: number[] = [];
-    const importMs: number[] = [];
+    const runs: ColdRuns[] = nodes.map(({ version }) => ({ node: version, coldMs: [], importMs: [] }));
     for (const [i, event] of events.entries()) {
       const eventFile = join(dir, `event-${i}.json`);
       writeFileSync(eventFile, JSON.stringify(event));
-      const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      const node = nodes[i % nodes.length] as (typeof nodes)[number];
+      const run = runs[i % nodes.length] as ColdRuns;
+      const result = spawnSync(node.execPath, ['--input-type=module', '-e', script], {
         encoding: 'utf8',
         env: {
           ...process.env,
@@ -97,12 +107,12 @@ export async function measureColdStart(
           POWERTOOLS_METRICS_DISABLED: 'true',
         },
       });
-      if (result.status !== 0) throw new Error(`cold start run failed: ${result.stderr}`);
+      if (result.status !== 0) throw new Error(`cold start run on ${node.version} failed: ${result.stderr}`);
       const line = JSON.parse(result.stdout.trim().split('\n').at(-1) as string);
-      coldMs.push(line.coldMs);
-      importMs.push(line.importMs);
+      run.coldMs.push(line.coldMs);
+      run.importMs.push(line.importMs);
     }
-    return { bundleBytes: statSync(join(dir, 'index.mjs')).size, coldMs, importMs };
+    return { bundleBytes: statSync(join(dir, 'index.mjs')).size, runs };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

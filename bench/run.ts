@@ -22,9 +22,10 @@ import { type MockKafka, startMockKafka } from '../local/kafka/mock-cluster';
 import { analyticsNodeFlags, relaunchWithNodeFlags } from '../local/node-options';
 import { type LocalRedis, startRedis } from '../local/redis/redis-server';
 import { lineChart } from './chart';
-import { measureColdStart } from './cold-start';
+import { type ColdRuns, measureColdStart } from './cold-start';
 import { BatchFactory } from './fixtures';
 import { naiveHandler } from './naive-handler';
+import { LAMBDA_NODE_MAJOR, lambdaRuntimeNode } from './runtime-node';
 import { deliveries, type Measurement, measure, summarize, throughput } from './stats';
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 10);
@@ -51,18 +52,35 @@ interface PipelineResult {
 /** The target rate the paced pipeline run must sustain (issue #5). */
 const PACED_RATE = 50_000;
 
+interface ColdSummary {
+  node: string;
+  coldMs: number[];
+  importMs: number[];
+  medianColdMs: number;
+  medianImportMs: number;
+}
+
+function coldSummary(runs: ColdRuns): ColdSummary {
+  return {
+    ...runs,
+    medianColdMs: summarize(runs.coldMs).median,
+    medianImportMs: summarize(runs.importMs).median,
+  };
+}
+
+/** Cold runs per Node.js binary: separate processes, so more of them than iterations are cheap. */
+const COLD_RUNS = 9;
+
 /** What bench/results.json holds. */
 interface Results {
   handler?: Rate & {
     records: number;
     devices: number;
-    cold: {
-      bundleBytes: number;
-      coldMs: number[];
-      importMs: number[];
-      medianColdMs: number;
-      medianImportMs: number;
-    };
+    bundleBytes: number;
+    /** On this machine's Node.js. */
+    cold: ColdSummary;
+    /** On the Node.js major of the Lambda runtime (bench/runtime-node.ts), or why it could not run. */
+    coldLambdaRuntime: ColdSummary | { unavailable: string };
   };
   naive?: Rate & { records: number };
   peer?: Rate & { records: number; note: string };
@@ -122,21 +140,27 @@ async function main(): Promise<void> {
       case1Events,
     );
     const case1 = throughput(handlerMs, 10_000);
+    const runtimeNode = lambdaRuntimeNode();
+    const machineNode = { execPath: process.execPath, version: process.version };
+    const nodes =
+      'execPath' in runtimeNode && runtimeNode.version !== process.version
+        ? [machineNode, runtimeNode]
+        : [machineNode];
     const coldFactory = new BatchFactory(registry, 1_000, 99);
     const cold = await measureColdStart(
-      Array.from({ length: 5 }, () => coldFactory.event(10_000)),
+      Array.from({ length: COLD_RUNS * nodes.length }, () => coldFactory.event(10_000)),
       env,
       analyticsNodeFlags(),
+      nodes,
     );
+    const [onMachine, onRuntime] = cold.runs.map(coldSummary) as [ColdSummary, ColdSummary | undefined];
     results.handler = {
       records: 10_000,
       devices: 1_000,
       recordsPerSecond: case1,
-      cold: {
-        ...cold,
-        medianColdMs: summarize(cold.coldMs).median,
-        medianImportMs: summarize(cold.importMs).median,
-      },
+      bundleBytes: cold.bundleBytes,
+      cold: onMachine,
+      coldLambdaRuntime: onRuntime ?? ('unavailable' in runtimeNode ? runtimeNode : onMachine),
     };
 
     // 2. The naive reference on the same records, as JSON.
@@ -360,8 +384,14 @@ async function main(): Promise<void> {
       `${fmt(h)} records/s (min ${fmt(r.handler.recordsPerSecond.min)}, max ${fmt(r.handler.recordsPerSecond.max)})`,
     ],
     [
-      '   cold invocation (import + first batch)',
-      `${fmt(r.handler.cold.medianColdMs)} ms (import ${fmt(r.handler.cold.medianImportMs)} ms), bundle ${fmt(r.handler.cold.bundleBytes / 1024)} KiB`,
+      `   cold invocation on ${r.handler.cold.node} (import + first batch)`,
+      `${fmt(r.handler.cold.medianColdMs)} ms (import ${fmt(r.handler.cold.medianImportMs)} ms), bundle ${fmt(r.handler.bundleBytes / 1024)} KiB`,
+    ],
+    [
+      `   cold invocation on Node.js ${LAMBDA_NODE_MAJOR} (Lambda's)`,
+      'unavailable' in r.handler.coldLambdaRuntime
+        ? `not measured: ${r.handler.coldLambdaRuntime.unavailable}`
+        : `${fmt(r.handler.coldLambdaRuntime.medianColdMs)} ms on ${r.handler.coldLambdaRuntime.node} (import ${fmt(r.handler.coldLambdaRuntime.medianImportMs)} ms)`,
     ],
     [
       '2. naive reference',
