@@ -11,6 +11,7 @@ import {
 import type { KafkaSettings } from '../config';
 import { KafkaError } from '../errors';
 import { kafkaLogCreator } from '../observability/powertools';
+import { useLeanProduceEncoding } from './lean-produce';
 import { javaCompatiblePartitioner } from './partitioner';
 
 const kafkaLogger = new Logger({ serviceName: 'surge-kafka' });
@@ -67,6 +68,7 @@ export class KafkaPublisher implements Publisher {
   ) {}
 
   static create(settings: KafkaSettings, brokers: string[]): KafkaPublisher {
+    useLeanProduceEncoding();
     const producer = new Kafka(kafkaClientConfig(settings, brokers)).producer({
       idempotent: settings.idempotent,
       allowAutoTopicCreation: false,

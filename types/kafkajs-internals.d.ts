@@ -1,0 +1,28 @@
+/**
+ * The two kafkajs internals that functions/shared/kafka/lean-produce.ts touches (kafkajs ships no
+ * types for them). kafkajs is pinned by the lock file; the tests compare the bytes with its own.
+ */
+declare module 'kafkajs/src/protocol/encoder.js' {
+  export default class Encoder {
+    constructor(initialSize?: number);
+    writeBuffer(value: Buffer): Encoder;
+    get buffer(): Buffer;
+  }
+}
+
+declare module 'kafkajs/src/protocol/requests/produce/index.js' {
+  type ProduceRequestArgs = import('../functions/shared/kafka/produce-request').ProduceRequestArgs;
+  const produce: {
+    versions: string[];
+    protocol: (options: { version: number | string }) => (args: ProduceRequestArgs) => {
+      request: { encode: () => Promise<unknown>; [field: string]: unknown };
+      [field: string]: unknown;
+    };
+  };
+  export default produce;
+}
+
+declare module 'kafkajs/src/protocol/requests/produce/v3/request.js' {
+  const request: (args: unknown) => { encode: () => Promise<{ buffer: Buffer }> };
+  export default request;
+}
