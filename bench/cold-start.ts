@@ -6,6 +6,7 @@ import type { MSKEvent } from 'aws-lambda';
 import { build } from 'esbuild';
 import {
   ESM_REQUIRE_BANNER,
+  type FunctionNodeFlags,
   IAM_SIGNER_MODULE,
   PROJECT_ROOT,
   RUNTIME_PROVIDED_MODULES,
@@ -28,7 +29,7 @@ export interface ColdStart {
 
 /**
  * Bundles the analytics handler as the CDK app does (minified, with its source map), then, in a
- * fresh Node.js process per event with the function's NODE_OPTIONS, times the bundle's import and
+ * fresh Node.js process per event with the function's NODE_OPTIONS and launch flags, times the bundle's import and
  * its first invocation: what a Lambda cold start adds to a batch. Event i runs on
  * `nodes[i % nodes.length]`, so the binaries take turns under the same machine conditions; each
  * run gets its own event, so that none is skipped as a redelivery of an earlier run's.
@@ -36,7 +37,7 @@ export interface ColdStart {
 export async function measureColdStart(
   events: readonly MSKEvent[],
   env: Record<string, string>,
-  nodeOptions: readonly string[],
+  flags: FunctionNodeFlags,
   nodes: readonly { readonly execPath: string; readonly version: string }[],
 ): Promise<ColdStart> {
   const dir = mkdtempSync(join(tmpdir(), 'surge-cold-'));
@@ -95,12 +96,12 @@ export async function measureColdStart(
       writeFileSync(eventFile, JSON.stringify(event));
       const node = nodes[i % nodes.length] as (typeof nodes)[number];
       const run = runs[i % nodes.length] as ColdRuns;
-      const result = spawnSync(node.execPath, ['--input-type=module', '-e', script], {
+      const result = spawnSync(node.execPath, [...flags.launchFlags, '--input-type=module', '-e', script], {
         encoding: 'utf8',
         env: {
           ...process.env,
           ...env,
-          NODE_OPTIONS: nodeOptions.join(' '),
+          NODE_OPTIONS: flags.nodeOptions.join(' '),
           SURGE_COLD_EVENT: eventFile,
           SURGE_SCHEMAS_DIR: join(dir, 'schemas'),
           POWERTOOLS_LOG_LEVEL: 'SILENT',

@@ -73,6 +73,14 @@ export interface AnalyticsSettings {
    */
   readonly semiSpaceMb: number;
   /**
+   * The semi-space V8 starts with, in MB (`--min-semi-space-size`; 0 for V8's own, 1 MB, which
+   * doubles at each scavenge). A cold container's first batch would otherwise scavenge about nine
+   * times while the young generation grows, copying the batch's records each time
+   * (docs/performance.md). NODE_OPTIONS refuses this flag, so the function's launch wrapper passes
+   * it (SurgeFunction). At most semiSpaceMb.
+   */
+  readonly initialSemiSpaceMb: number;
+  /**
    * Whether stack traces are mapped to the TypeScript source at run time (Node's
    * `--enable-source-maps`). Node then parses the bundle's source map as it loads: about 9 ms more
    * on every cold start (docs/performance.md). The map ships beside the bundle either way, so a
@@ -147,6 +155,7 @@ const dev: StageConfig = {
     windowTtlSeconds: DEFAULTS.windowTtlSeconds,
     kafkaCompression: 'none',
     semiSpaceMb: 128,
+    initialSemiSpaceMb: 64,
     sourceMaps: false,
   },
   api: { rateLimit: 50, burstLimit: 100, memoryMb: 512 },
@@ -370,6 +379,7 @@ export function validateStageConfig(config: StageConfig): string[] {
     1,
     Math.max(1, Math.floor(analytics.memoryMb / 8)),
   );
+  integer(p, 'analytics.initialSemiSpaceMb', analytics.initialSemiSpaceMb, 0, analytics.semiSpaceMb);
   oneOf(p, 'analytics.sourceMaps', analytics.sourceMaps, [true, false]);
   integer(p, 'api.rateLimit', api.rateLimit, 1, 10_000);
   integer(p, 'api.burstLimit', api.burstLimit, 1, 5_000);

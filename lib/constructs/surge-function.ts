@@ -38,6 +38,13 @@ export interface SurgeFunctionProps {
    */
   readonly semiSpaceMb?: number;
   /**
+   * The semi-space V8 starts with, in MB (`--min-semi-space-size`), so that a cold start does not
+   * scavenge over and over while the young generation grows. NODE_OPTIONS refuses the flag: the
+   * function is then started through a launch wrapper (`AWS_LAMBDA_EXEC_WRAPPER`) that passes it.
+   * @default - V8's default (1 MB, doubling at each scavenge), and no launch wrapper
+   */
+  readonly initialSemiSpaceMb?: number;
+  /**
    * Whether stack traces are mapped to the TypeScript source at run time (`--enable-source-maps`).
    * The source map is bundled either way.
    * @default true
@@ -45,15 +52,48 @@ export interface SurgeFunctionProps {
   readonly sourceMaps?: boolean;
 }
 
-/** The Node.js options a Surge function is deployed with (NODE_OPTIONS); the bench runs with them too. */
-export function functionNodeOptions(props: {
+/** The Node.js flags a Surge function is deployed with; the bench and the local runtime use them too. */
+export interface FunctionNodeFlags {
+  /** Flags in NODE_OPTIONS. */
+  readonly nodeOptions: readonly string[];
+  /** V8 flags that NODE_OPTIONS refuses, given on the command line by the launch wrapper. */
+  readonly launchFlags: readonly string[];
+}
+
+export function functionNodeFlags(props: {
   readonly sourceMaps?: boolean;
   readonly semiSpaceMb?: number;
-}): string[] {
-  const options: string[] = [];
-  if (props.sourceMaps ?? true) options.push('--enable-source-maps');
-  if (props.semiSpaceMb !== undefined) options.push(`--max-semi-space-size=${props.semiSpaceMb}`);
-  return options;
+  readonly initialSemiSpaceMb?: number;
+}): FunctionNodeFlags {
+  const nodeOptions: string[] = [];
+  if (props.sourceMaps ?? true) nodeOptions.push('--enable-source-maps');
+  if (props.semiSpaceMb !== undefined) nodeOptions.push(`--max-semi-space-size=${props.semiSpaceMb}`);
+  const launchFlags: string[] = [];
+  if (props.initialSemiSpaceMb) launchFlags.push(`--min-semi-space-size=${props.initialSemiSpaceMb}`);
+  return { nodeOptions, launchFlags };
+}
+
+/** The launch wrapper's file in the bundle; Lambda runs it with the runtime's command line. */
+export const LAUNCH_WRAPPER = 'surge-launch';
+const LAUNCH_WRAPPER_PATH = `/var/task/${LAUNCH_WRAPPER}`;
+
+/**
+ * The lines of the launch wrapper: Lambda calls it with the interpreter's path and its arguments
+ * (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-modify.html#runtime-wrapper), and it
+ * starts the interpreter with `launchFlags` first.
+ */
+export function launchWrapperLines(launchFlags: readonly string[]): string[] {
+  for (const flag of launchFlags) {
+    if (!/^--[a-z0-9-]+=[0-9]+$/.test(flag))
+      throw new Error(`launch flag ${JSON.stringify(flag)} is not --name=number`);
+  }
+  return [
+    '#!/bin/sh',
+    '# Lambda starts the Node.js runtime through this script (AWS_LAMBDA_EXEC_WRAPPER), to pass V8 flags NODE_OPTIONS refuses.',
+    'node="$1"',
+    'shift',
+    `exec "$node" ${launchFlags.join(' ')} "$@"`,
+  ];
 }
 
 /** Lets the CommonJS dependencies (kafkajs, ioredis, avsc) call require() inside the ES module bundle. */
@@ -87,6 +127,13 @@ function iamSignerCommands(inputDir: string, outputDir: string): string[] {
   ];
 }
 
+/** Writes the launch wrapper (no line of it holds a single quote) and makes it executable. */
+function launchWrapperCommands(launchFlags: readonly string[], outputDir: string): string[] {
+  const target = `${outputDir}/${LAUNCH_WRAPPER}`;
+  const lines = launchWrapperLines(launchFlags).map((line) => `'${line}'`);
+  return [`printf '%s\\n' ${lines.join(' ')} > "${target}"`, `chmod 755 "${target}"`];
+}
+
 /**
  * A Surge Lambda function: Node.js 22 on arm64, bundled locally by esbuild (never Docker) as a
  * minified ES module with source maps, in the VPC's isolated subnets, with a role that may write
@@ -115,7 +162,22 @@ export class SurgeFunction extends Construct implements ec2.IConnectable, iam.IG
         `semiSpaceMb must be a whole number from 1 to an eighth of memorySize (${memorySize} MB), got ${semiSpaceMb}`,
       );
     }
-    const nodeOptions = functionNodeOptions({ sourceMaps: props.sourceMaps, semiSpaceMb });
+    const initialSemiSpaceMb = props.initialSemiSpaceMb;
+    if (
+      initialSemiSpaceMb !== undefined &&
+      (!Number.isInteger(initialSemiSpaceMb) ||
+        initialSemiSpaceMb < 0 ||
+        (semiSpaceMb !== undefined && initialSemiSpaceMb > semiSpaceMb))
+    ) {
+      throw new Error(
+        `initialSemiSpaceMb must be a whole number from 0 to semiSpaceMb (${semiSpaceMb ?? 'unset'}), got ${initialSemiSpaceMb}`,
+      );
+    }
+    const { nodeOptions, launchFlags } = functionNodeFlags({
+      sourceMaps: props.sourceMaps,
+      semiSpaceMb,
+      initialSemiSpaceMb,
+    });
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.TWO_WEEKS,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -167,6 +229,7 @@ export class SurgeFunction extends Construct implements ec2.IConnectable, iam.IG
       securityGroups: [props.securityGroup],
       environment: {
         NODE_OPTIONS: nodeOptions.join(' '),
+        ...(launchFlags.length > 0 ? { AWS_LAMBDA_EXEC_WRAPPER: LAUNCH_WRAPPER_PATH } : {}),
         ...(props.bundleSchemas ? { SURGE_SCHEMAS_DIR: BUNDLED_SCHEMAS_DIR } : {}),
         ...props.environment,
       },
@@ -193,6 +256,7 @@ export class SurgeFunction extends Construct implements ec2.IConnectable, iam.IG
               ? [`mkdir -p "${outputDir}/schemas"`, `cp "${inputDir}"/schemas/*.avsc "${outputDir}/schemas/"`]
               : []),
             ...iamSignerCommands(inputDir, outputDir),
+            ...(launchFlags.length > 0 ? launchWrapperCommands(launchFlags, outputDir) : []),
           ],
         },
       },

@@ -42,6 +42,7 @@ export class ProcessingStack extends Stack {
       securityGroup: props.functionSecurityGroup,
       memorySize: settings.memoryMb,
       semiSpaceMb: settings.semiSpaceMb,
+      initialSemiSpaceMb: settings.initialSemiSpaceMb,
       sourceMaps: settings.sourceMaps,
       timeout,
       reservedConcurrentExecutions: settings.reservedConcurrency,

@@ -6,8 +6,8 @@ import type { Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
-import { STAGES } from '../../lib/config/stage-config';
-import { IAM_SIGNER_MODULE, PROJECT_ROOT } from '../../lib/constructs/surge-function';
+import { loadStageConfig, STAGES } from '../../lib/config/stage-config';
+import { IAM_SIGNER_MODULE, LAUNCH_WRAPPER, PROJECT_ROOT } from '../../lib/constructs/surge-function';
 import { provideRuntimeSdkClients } from '../../local/lambda-sdk';
 import { synthStage } from '../support/synth';
 
@@ -176,6 +176,25 @@ describe('the analytics bundle', () => {
     const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout.trim()).toBe('function');
+  });
+
+  it('starts the runtime through its launch wrapper, with the V8 flags NODE_OPTIONS refuses', () => {
+    const variables = (
+      fn as unknown as { Properties: { Environment: { Variables: Record<string, string> } } }
+    ).Properties.Environment.Variables;
+    expect(variables.AWS_LAMBDA_EXEC_WRAPPER).toBe(`/var/task/${LAUNCH_WRAPPER}`);
+    const wrapper = join(assetDir, LAUNCH_WRAPPER);
+    expect(statSync(wrapper).mode & 0o111).toBe(0o111);
+    // As Lambda calls it: the interpreter's path, then the interpreter's own arguments, with the
+    // function's NODE_OPTIONS (V8 caps the initial semi-space at the maximum).
+    const newSpaceMb =
+      "require('v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size / 1048576";
+    const result = spawnSync(wrapper, [process.execPath, '-p', newSpaceMb], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: variables.NODE_OPTIONS },
+    });
+    expect(result.status, result.stderr).toBe(0);
+    expect(Number(result.stdout.trim())).toBe(loadStageConfig('dev').analytics.initialSemiSpaceMb);
   });
 
   it('loads in plain Node.js and answers a malformed event with a clear error', () => {

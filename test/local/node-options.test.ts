@@ -5,7 +5,7 @@ import { analyticsNodeFlags } from '../../local/node-options';
 const fixture = 'test/support/relaunch-fixture.ts';
 
 describe('relaunchWithNodeFlags', () => {
-  it('runs the command again with the flags in NODE_OPTIONS once, and exits as it does', () => {
+  it('runs the command again once, NODE_OPTIONS flags in NODE_OPTIONS and launch flags on its command line, and exits as it does', () => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', fixture], {
       encoding: 'utf8',
       env: { ...process.env, NODE_OPTIONS: '--no-warnings' },
@@ -16,12 +16,13 @@ describe('relaunchWithNodeFlags', () => {
     expect(JSON.parse(lines[0] as string)).toEqual({
       nodeOptions: '--no-warnings --max-semi-space-size=8',
       outer: '--no-warnings',
-      heapLimit: true,
+      execArgv: ['--min-semi-space-size=4'],
     });
   });
 
   it('does not relaunch a process that has the flags already', () => {
-    const result = spawnSync(process.execPath, ['--max-semi-space-size=8', '--import', 'tsx', fixture], {
+    const flags = ['--max-semi-space-size=8', '--min-semi-space-size=4'];
+    const result = spawnSync(process.execPath, [...flags, '--import', 'tsx', fixture], {
       encoding: 'utf8',
       env: { ...process.env, NODE_OPTIONS: '' },
     });
@@ -34,6 +35,9 @@ describe('relaunchWithNodeFlags', () => {
 
 describe('analyticsNodeFlags', () => {
   it('are the flags the stage deploys the analytics function with', () => {
-    expect(analyticsNodeFlags('dev')).toEqual(['--max-semi-space-size=128']);
+    expect(analyticsNodeFlags('dev')).toEqual({
+      nodeOptions: ['--max-semi-space-size=128'],
+      launchFlags: ['--min-semi-space-size=64'],
+    });
   });
 });

@@ -56,6 +56,12 @@ describe('stage configuration', () => {
       /analytics\.semiSpaceMb must be a whole number from 1 to 64, got 128/,
     ],
     [
+      'an initial semi-space above the maximum',
+      'dev',
+      { analytics: { semiSpaceMb: 32, initialSemiSpaceMb: 64 } },
+      /analytics\.initialSemiSpaceMb must be a whole number from 0 to 32, got 64/,
+    ],
+    [
       'source maps given as a string',
       'dev',
       { analytics: { sourceMaps: 'yes' } },

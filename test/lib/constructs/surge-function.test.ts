@@ -2,7 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { functionNodeOptions, SurgeFunction } from '../../../lib/constructs/surge-function';
+import { functionNodeFlags, launchWrapperLines, SurgeFunction } from '../../../lib/constructs/surge-function';
 
 function scope() {
   const stack = new Stack(new App(), 'Test');
@@ -19,6 +19,11 @@ describe('SurgeFunction', () => {
     ],
     [{ memorySize: 1_024, semiSpaceMb: 0 }, /semiSpaceMb .* got 0/],
     [{ memorySize: 64 }, /memorySize must be from 128 to 10240 MB, got 64/],
+    [
+      { semiSpaceMb: 32, initialSemiSpaceMb: 64 },
+      /initialSemiSpaceMb must be a whole number from 0 to semiSpaceMb \(32\), got 64/,
+    ],
+    [{ initialSemiSpaceMb: 1.5 }, /initialSemiSpaceMb .* got 1.5/],
   ])('rejects %o with a message naming the value', (sizes, message) => {
     const { stack, vpc, securityGroup } = scope();
     expect(
@@ -43,15 +48,51 @@ describe('SurgeFunction', () => {
     expect(nodeOptions(mapped)).toBe('--enable-source-maps');
     expect(nodeOptions(unmapped)).toBe('--max-semi-space-size=64');
   });
+
+  it('starts through the launch wrapper only when a flag needs it', () => {
+    const { stack, vpc, securityGroup } = scope();
+    const props = { entry: 'functions/query/handler.ts', vpc, securityGroup, description: 'test' };
+    const plain = new SurgeFunction(stack, 'Plain', props);
+    const launched = new SurgeFunction(stack, 'Launched', {
+      ...props,
+      semiSpaceMb: 64,
+      initialSemiSpaceMb: 32,
+    });
+    const variables = (fn: SurgeFunction) =>
+      stack.resolve((fn.function.node.defaultChild as CfnFunction).environment).variables;
+    expect(variables(plain).AWS_LAMBDA_EXEC_WRAPPER).toBeUndefined();
+    expect(variables(launched).AWS_LAMBDA_EXEC_WRAPPER).toBe('/var/task/surge-launch');
+    expect(variables(launched).NODE_OPTIONS).not.toContain('min-semi-space');
+  });
 });
 
-describe('functionNodeOptions', () => {
+describe('functionNodeFlags', () => {
   it('enables source maps by default and adds the semi-space when given', () => {
-    expect(functionNodeOptions({})).toEqual(['--enable-source-maps']);
-    expect(functionNodeOptions({ semiSpaceMb: 128 })).toEqual([
+    expect(functionNodeFlags({}).nodeOptions).toEqual(['--enable-source-maps']);
+    expect(functionNodeFlags({ semiSpaceMb: 128 }).nodeOptions).toEqual([
       '--enable-source-maps',
       '--max-semi-space-size=128',
     ]);
-    expect(functionNodeOptions({ sourceMaps: false })).toEqual([]);
+    expect(functionNodeFlags({ sourceMaps: false })).toEqual({ nodeOptions: [], launchFlags: [] });
+  });
+
+  it('gives the initial semi-space as a launch flag, since NODE_OPTIONS refuses it', () => {
+    expect(functionNodeFlags({ semiSpaceMb: 128, initialSemiSpaceMb: 64 })).toEqual({
+      nodeOptions: ['--enable-source-maps', '--max-semi-space-size=128'],
+      launchFlags: ['--min-semi-space-size=64'],
+    });
+    expect(functionNodeFlags({ initialSemiSpaceMb: 0 }).launchFlags).toEqual([]);
+  });
+});
+
+describe('launchWrapperLines', () => {
+  it('runs the interpreter it is given with the flags before its own arguments', () => {
+    expect(launchWrapperLines(['--min-semi-space-size=64']).at(-1)).toBe(
+      'exec "$node" --min-semi-space-size=64 "$@"',
+    );
+  });
+
+  it('refuses a flag that is not --name=number', () => {
+    expect(() => launchWrapperLines(["--x='; rm -rf /'"])).toThrow(/launch flag .* is not --name=number/);
   });
 });
