@@ -30,7 +30,8 @@ export function createAnalyticsContainer(env: NodeJS.ProcessEnv = process.env): 
     redis = client;
     publisher = KafkaPublisher.create(config.kafka, brokers);
     // Both connections are made while the first batch is decoded.
-    publisher.warmUp();
+    const { summaries, alerts, deadLetter } = config.topics;
+    publisher.warmUp([summaries, alerts, deadLetter]);
     const store = new RedisAnalyticsStore(client, {
       keyPrefix: config.redisKeyPrefix,
       windowTtlSeconds: config.windowTtlSeconds,

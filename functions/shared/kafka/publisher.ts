@@ -112,9 +112,25 @@ export class KafkaPublisher implements Publisher {
     if (connected !== undefined) await this.producer.disconnect();
   }
 
-  /** Connects ahead of the first publish; a failure here is reported by that publish. */
-  warmUp(): void {
-    this.connect().catch(() => undefined);
+  /**
+   * Connects ahead of the first publish and loads the partition metadata of `topics`, so that the
+   * first batch's publishes need no metadata round trip of their own (at a cold start, the one
+   * kafkajs makes when a publish meets a new topic landed on the batch's critical path).
+   * An empty send is kafkajs's way to load topics' metadata: it sends no Produce request.
+   * Resolves when done; never rejects: a failure here is reported by the first publish.
+   */
+  async warmUp(topics: readonly string[] = []): Promise<void> {
+    try {
+      await this.connect();
+      if (topics.length > 0) {
+        await this.producer.sendBatch({
+          acks: -1,
+          topicMessages: topics.map((topic) => ({ topic, messages: [] })),
+        });
+      }
+    } catch {
+      // Reported by the first publish, which connects (and loads metadata) again.
+    }
   }
 
   private connect(): Promise<void> {
