@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { CompressionTypes, Kafka, logLevel, type Producer } from 'kafkajs';
 import type { QuarantineReason } from '../functions/analytics/telemetry';
 import { SchemaRegistry } from '../functions/shared/avro/schema-registry';
+import { useLeanProduceEncoding } from '../functions/shared/kafka/lean-produce';
 import { javaCompatiblePartitioner } from '../functions/shared/kafka/partitioner';
 import {
   BAD_RECORD_KINDS,
@@ -51,6 +52,8 @@ export async function simulate(options: SimulatorOptions): Promise<SimulatorResu
   const chance = random((options.seed ?? 42) ^ 0xbad);
   const truth = new GroundTruth();
   const bad: Partial<Record<QuarantineReason, number>> = {};
+  // The simulator often runs on a thread of its own: kafkajs there needs the lean encoder too.
+  useLeanProduceEncoding();
   const producer: Producer = new Kafka({
     clientId: 'surge-simulator',
     brokers: [...options.brokers],
