@@ -12,10 +12,37 @@ function within(value: number, min: number, max: number): boolean {
 }
 
 /**
+ * Whether a decoded reading can be aggregated: the rules of `explainInvalidReading` as one
+ * expression, for the hot path (a function of early returns with a message each costs about twice
+ * as much per record). The tests hold the two to the same answer.
+ */
+export function isValidReading(reading: Telemetry, now: number): boolean {
+  const { ts, temperature, humidity, battery, location } = reading;
+  return (
+    Number.isSafeInteger(ts) &&
+    ts >= EARLIEST_TS &&
+    ts <= now + MAX_CLOCK_SKEW_MS &&
+    temperature >= -100 &&
+    temperature <= 200 &&
+    humidity >= 0 &&
+    humidity <= 100 &&
+    battery >= 0 &&
+    battery <= 100 &&
+    (location === null || (Number.isFinite(location.lat) && Number.isFinite(location.lon))) &&
+    DEVICE_ID_PATTERN.test(reading.deviceId)
+  );
+}
+
+/**
  * Why a decoded reading cannot be aggregated, or undefined when it is valid.
  * `now` is the processor's clock, injected so that tests and replays are deterministic.
  */
 export function findInvalidField(reading: Telemetry, now: number): string | undefined {
+  return isValidReading(reading, now) ? undefined : explainInvalidReading(reading, now);
+}
+
+/** The first rule a reading breaks, as a message; undefined when it breaks none. */
+export function explainInvalidReading(reading: Telemetry, now: number): string | undefined {
   if (!DEVICE_ID_PATTERN.test(reading.deviceId))
     return `deviceId ${JSON.stringify(reading.deviceId)} does not match ${DEVICE_ID_PATTERN.source}`;
   if (!Number.isSafeInteger(reading.ts) || reading.ts < EARLIEST_TS)
