@@ -333,6 +333,8 @@ async function main(): Promise<void> {
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     nodeOptions: process.env.NODE_OPTIONS ?? '',
+    // Given on the command line, as the function's launch wrapper does.
+    launchFlags: process.execArgv.filter((flag) => analyticsNodeFlags().launchFlags.includes(flag)),
     iterations: ITERATIONS,
     warmup: WARMUP,
     date: new Date().toISOString(),
