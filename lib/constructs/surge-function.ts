@@ -163,6 +163,11 @@ export class SurgeFunction extends Construct implements ec2.IConnectable, iam.IG
       );
     }
     const initialSemiSpaceMb = props.initialSemiSpaceMb;
+    if (initialSemiSpaceMb !== undefined && Token.isUnresolved(initialSemiSpaceMb)) {
+      throw new Error(
+        'initialSemiSpaceMb must be a number known at synthesis: it is written into the launch wrapper',
+      );
+    }
     if (
       initialSemiSpaceMb !== undefined &&
       (!Number.isInteger(initialSemiSpaceMb) ||

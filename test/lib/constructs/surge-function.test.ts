@@ -1,4 +1,4 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
@@ -24,6 +24,10 @@ describe('SurgeFunction', () => {
       /initialSemiSpaceMb must be a whole number from 0 to semiSpaceMb \(32\), got 64/,
     ],
     [{ initialSemiSpaceMb: 1.5 }, /initialSemiSpaceMb .* got 1.5/],
+    [
+      { initialSemiSpaceMb: Token.asNumber({ Ref: 'Size' }) },
+      /initialSemiSpaceMb must be a number known at synthesis/,
+    ],
   ])('rejects %o with a message naming the value', (sizes, message) => {
     const { stack, vpc, securityGroup } = scope();
     expect(
