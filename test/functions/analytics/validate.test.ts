@@ -7,6 +7,7 @@ import {
   isValidReading,
   MAX_CLOCK_SKEW_MS,
 } from '../../../functions/analytics/validate';
+import { random } from '../../../functions/simulator/generator';
 import { telemetry } from '../../support/records';
 
 const NOW = Date.UTC(2026, 10, 25);
@@ -26,24 +27,16 @@ const EDGES = {
   ],
 } satisfies { [K in keyof Telemetry]?: readonly Telemetry[K][] };
 
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
-    return state / 0x1_0000_0000;
-  };
-}
-
 describe('isValidReading', () => {
   it('gives the same answer as the rules with their messages, field by field and in combination', () => {
-    const random = seeded(7);
-    const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)] as T;
+    const next = random(7);
+    const pick = <T>(values: readonly T[]): T => values[Math.floor(next() * values.length)] as T;
     let valid = 0;
     for (let i = 0; i < 5_000; i++) {
       // Mostly one field off the valid reading, sometimes several.
       const reading: Telemetry = { ...telemetry() };
       for (const [field, values] of Object.entries(EDGES)) {
-        if (random() < 0.3) (reading as unknown as Record<string, unknown>)[field] = pick<unknown>(values);
+        if (next() < 0.3) (reading as unknown as Record<string, unknown>)[field] = pick<unknown>(values);
       }
       const explained = explainInvalidReading(reading, NOW);
       expect(isValidReading(reading, NOW), JSON.stringify({ reading, explained })).toBe(

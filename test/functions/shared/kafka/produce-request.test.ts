@@ -9,6 +9,7 @@ import {
   type ProduceMessage,
   type ProduceRequestArgs,
 } from '../../../../functions/shared/kafka/produce-request';
+import { random } from '../../../../functions/simulator/generator';
 
 const NOW = 1_764_000_000_123;
 
@@ -19,19 +20,11 @@ async function kafkajsBytes(args: ProduceRequestArgs): Promise<Buffer> {
   return encoder.buffer;
 }
 
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
-    return state / 0x1_0000_0000;
-  };
-}
-
 /** Messages of every shape the publisher sends: string and binary keys, tombstones, headers. */
 function messages(count: number, seed: number): ProduceMessage[] {
-  const random = seeded(seed);
+  const next = random(seed);
   return Array.from({ length: count }, (_, i) => {
-    const size = Math.floor(random() * 300);
+    const size = Math.floor(next() * 300);
     const value = Buffer.alloc(size, i % 251);
     const kind = i % 5;
     if (kind === 0) return { key: `sensor-${i}`, value };
