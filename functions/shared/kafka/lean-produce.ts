@@ -1,12 +1,12 @@
 /**
- * Hands kafkajs's Produce requests (versions 3 and up) to the lean encoder of produce-request.ts.
+ * Hands kafkajs's Produce requests (versions 3 to 8) to the lean encoder of produce-request.ts.
  *
  * kafkajs has no extension point for its wire encoding, so this wraps the one function its broker
  * calls to build a Produce request (`requests.Produce.protocol`), keeping kafkajs's request (API key,
  * version, whether a response is expected) and response decoder, and replacing only `encode`.
- * It is safe because the output is byte-identical to kafkajs's own (test/functions/shared/kafka/
- * produce-request.test.ts compares them, for every version kafkajs negotiates) and kafkajs is pinned
- * by the lock file; it is process-wide, so every kafkajs producer in the process gains.
+ * It is safe because the output is byte-identical to kafkajs's own (compared in
+ * test/functions/shared/kafka/produce-request.test.ts) and kafkajs is pinned by the lock file.
+ * It is process-wide, so every kafkajs producer in the process gains.
  */
 import KafkaEncoder from 'kafkajs/src/protocol/encoder.js';
 import produceRequests from 'kafkajs/src/protocol/requests/produce/index.js';
@@ -14,8 +14,15 @@ import { encodeProduceRequest, isLeanCompression, type ProduceRequestArgs } from
 
 const LEAN = Symbol.for('surge.leanProduceEncoding');
 
-/** The first Produce version whose body this encoder writes (v3 added the transactional id). */
-const FIRST_LEAN_VERSION = 3;
+/**
+ * The Produce versions whose body this encoder writes: v3 added the transactional id, v9 moved
+ * to the flexible (tagged-field) encoding. kafkajs 2 speaks up to v7; a later one that spoke v9
+ * would keep its own encoder.
+ */
+export function isLeanProduceVersion(version: number | string): boolean {
+  const v = Number(version);
+  return v >= 3 && v <= 8;
+}
 
 type Build = (args: ProduceRequestArgs) => {
   request: { encode: () => Promise<unknown>; [field: string]: unknown };
@@ -29,7 +36,7 @@ export function useLeanProduceEncoding(): void {
   if (original[LEAN]) return;
   const lean: Protocol = ({ version }) => {
     const build = original({ version });
-    if (Number(version) < FIRST_LEAN_VERSION) return build;
+    if (!isLeanProduceVersion(version)) return build;
     return (args) => {
       const built = build(args);
       if (!isLeanCompression(args.compression)) return built;

@@ -1,7 +1,10 @@
 import produceRequests from 'kafkajs/src/protocol/requests/produce/index.js';
 import kafkajsProduceV3 from 'kafkajs/src/protocol/requests/produce/v3/request.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { useLeanProduceEncoding } from '../../../../functions/shared/kafka/lean-produce';
+import {
+  isLeanProduceVersion,
+  useLeanProduceEncoding,
+} from '../../../../functions/shared/kafka/lean-produce';
 import {
   COMPRESSION_GZIP,
   crc32c,
@@ -167,6 +170,10 @@ describe('useLeanProduceEncoding', () => {
     const lean = (await after.request.encode()) as { buffer: Buffer };
     const original = (await before.request.encode()) as { buffer: Buffer };
     expect(lean.buffer.equals(original.buffer)).toBe(true);
+  });
+
+  it('writes only the versions that share the v3 layout (3 to 8)', () => {
+    expect([2, 3, 7, 8, 9, '7'].map(isLeanProduceVersion)).toEqual([false, true, true, true, false, true]);
   });
 
   it('leaves older versions and other compressions to kafkajs', async () => {
