@@ -29,8 +29,8 @@ export interface ColdStart {
 
 /**
  * Bundles the analytics handler as the CDK app does (minified, with its source map), then, in a
- * fresh Node.js process per event with the function's NODE_OPTIONS and launch flags, times the bundle's import and
- * its first invocation: what a Lambda cold start adds to a batch. Event i runs on
+ * fresh Node.js process per event with the function's NODE_OPTIONS and launch flags, times the
+ * bundle's import and its first invocation: what a Lambda cold start adds to a batch. Event i runs on
  * `nodes[i % nodes.length]`, so the binaries take turns under the same machine conditions; each
  * run gets its own event, so that none is skipped as a redelivery of an earlier run's.
  */

@@ -327,6 +327,7 @@ async function main(): Promise<void> {
   log(`8. local pipeline paced, npm start -- --events 200000 --rate ${PACED_RATE}`);
   results.pipelinePaced = { rate: PACED_RATE, ...pipeline(['--rate', String(PACED_RATE)]) };
 
+  const { launchFlags } = analyticsNodeFlags();
   results.machine = {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model,
@@ -334,7 +335,7 @@ async function main(): Promise<void> {
     node: process.version,
     nodeOptions: process.env.NODE_OPTIONS ?? '',
     // Given on the command line, as the function's launch wrapper does.
-    launchFlags: process.execArgv.filter((flag) => analyticsNodeFlags().launchFlags.includes(flag)),
+    launchFlags: process.execArgv.filter((flag) => launchFlags.includes(flag)),
     iterations: ITERATIONS,
     warmup: WARMUP,
     date: new Date().toISOString(),
