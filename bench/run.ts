@@ -4,7 +4,7 @@
  */
 import '../local/quiet-powertools';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { kafkaConsumer, SchemaType } from '@aws-lambda-powertools/kafka';
@@ -98,6 +98,14 @@ interface Results {
   pipeline?: PipelineResult;
   pipelinePaced?: PipelineResult & { rate: number };
   machine?: Record<string, unknown>;
+}
+
+/** Family, model and stepping from /proc/cpuinfo, where there is one. */
+function cpuIdentity(): string | undefined {
+  if (!existsSync('/proc/cpuinfo')) return undefined;
+  const info = readFileSync('/proc/cpuinfo', 'utf8');
+  const field = (name: string) => new RegExp(`^${name}\\s*: (.*)$`, 'm').exec(info)?.[1];
+  return `family ${field('cpu family')} model ${field('model')} stepping ${field('stepping')}`;
 }
 
 function required<T>(value: T | undefined, what: string): T {
@@ -331,6 +339,8 @@ async function main(): Promise<void> {
   results.machine = {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model,
+    // VMs of one model name differ (this project's runs met two at half each other's speed).
+    cpuId: cpuIdentity(),
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     nodeOptions: process.env.NODE_OPTIONS ?? '',

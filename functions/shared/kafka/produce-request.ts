@@ -12,11 +12,11 @@
  * everything else: connections, TLS and SASL, metadata, partition leaders, idempotent sequences and
  * retries; `useLeanProduceEncoding` hands it this encoder.
  */
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import type { IHeaders } from 'kafkajs';
 
-const gzipAsync = promisify(gzip);
+// CommonJS objects, not ES imports: see schema-registry.ts (the ES namespace of a built-in costs a cold start).
+const { promisify } = process.getBuiltinModule('node:util');
+const gzipAsync = promisify(process.getBuiltinModule('node:zlib').gzip);
 
 /** kafkajs's codes for a batch's compression (its `CompressionTypes`). */
 export const COMPRESSION_NONE = 0;

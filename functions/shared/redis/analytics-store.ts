@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
 import { type ChainableCommander, Cluster, Redis, type RedisOptions } from 'ioredis';
 import {
@@ -67,6 +66,8 @@ type Pipeline = ChainableCommander;
 /** A standalone Redis (replication group, cluster mode disabled) or a Redis Cluster (ElastiCache Serverless). */
 export type RedisClient = Redis | Cluster;
 
+// The CommonJS object, not an ES import: see schema-registry.ts (the ES namespace of a built-in costs a cold start).
+const { createHash } = process.getBuiltinModule('node:crypto');
 const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
 const DEVICES_SHA = sha1(APPLY_DEVICES_LUA);
 const STATS_SHA = sha1(APPLY_STATS_LUA);
