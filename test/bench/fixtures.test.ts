@@ -1,17 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { BatchFactory } from '../../bench/fixtures';
-import type { Telemetry } from '../../functions/analytics/telemetry';
+import { TELEMETRY_RECORD_NAME, type Telemetry } from '../../functions/analytics/telemetry';
 import { SCHEMA_IDS, SchemaRegistry } from '../../functions/shared/avro/schema-registry';
 import { parseMskEvent } from '../../functions/shared/msk/event';
 
 const registry = SchemaRegistry.fromDirectory();
-const TELEMETRY = 'surge.iot.Telemetry';
 
 function decodeAll(factory: BatchFactory, size: number): { schemaId: number; reading: Telemetry }[] {
   return parseMskEvent(factory.event(size)).map((record) => {
     const value = record.value as Buffer;
     const schemaId = value.readUInt32BE(1);
-    const decoded = registry.decodeFramed<Telemetry>(schemaId, value, TELEMETRY);
+    const decoded = registry.decodeFramed<Telemetry>(schemaId, value, TELEMETRY_RECORD_NAME);
     if (!decoded.ok) throw new Error(decoded.error);
     expect(record.key?.toString('utf8')).toBe(decoded.value.deviceId);
     return { schemaId, reading: decoded.value };
