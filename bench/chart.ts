@@ -11,7 +11,8 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
   const m = { left: 90, right: 170, top: 50, bottom: 60 };
   const xs = series.flatMap((s) => s.points.map((p) => p.x));
   const ys = series.flatMap((s) => s.points.map((p) => p.y));
-  const [x0, x1] = [Math.log10(Math.min(...xs)), Math.log10(Math.max(...xs))];
+  const xMax = Math.max(...xs);
+  const [x0, x1] = [Math.log10(Math.min(...xs)), Math.log10(xMax)];
   const [y0, y1] = [Math.floor(Math.log10(Math.min(...ys))), Math.ceil(Math.log10(Math.max(...ys)))];
   const px = (x: number) => m.left + ((Math.log10(x) - x0) / (x1 - x0 || 1)) * (width - m.left - m.right);
   const py = (y: number) =>
@@ -48,8 +49,10 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
     parts.push(`<path d="${path}" fill="none" stroke="${s.color}" stroke-width="2.5"/>`);
     for (const p of s.points) {
       parts.push(`<circle cx="${px(p.x)}" cy="${py(p.y)}" r="4" fill="${s.color}"/>`);
+      // The rightmost values read leftwards, clear of the legend beside the plot.
+      const label = p.x === xMax ? `x="${px(p.x) - 6}" text-anchor="end"` : `x="${px(p.x) + 6}"`;
       parts.push(
-        `<text x="${px(p.x) + 6}" y="${py(p.y) - 8}" fill="${s.color}">${Math.round(p.y).toLocaleString('en-US')}</text>`,
+        `<text ${label} y="${py(p.y) - 8}" fill="${s.color}">${Math.round(p.y).toLocaleString('en-US')}</text>`,
       );
     }
     parts.push(

@@ -80,7 +80,9 @@ describe('bench chart', () => {
     ]);
     expect(svg.match(/<circle/g)).toHaveLength(3);
     expect(svg).toContain('<title>T</title>');
-    expect(svg).toContain('>20,000<');
+    expect(svg).toMatch(/x="[\d.]+" y="[\d.]+" fill="#111">1,000</);
+    // The rightmost value reads leftwards, clear of the legend.
+    expect(svg).toMatch(/text-anchor="end" y="[\d.]+" fill="#111">20,000</);
     expect(svg.trim().endsWith('</svg>')).toBe(true);
   });
 });
