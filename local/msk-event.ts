@@ -10,6 +10,7 @@ export interface KafkaRecordInput {
   readonly topic?: string;
   readonly partition?: number;
   readonly offset: number;
+  /** The Kafka timestamp; readings more than a day after it are invalid. @default - now */
   readonly timestamp?: number;
   readonly key?: Buffer | string | null;
   /** null: a tombstone, delivered without a value. */
@@ -35,7 +36,7 @@ export function toMskRecord(input: KafkaRecordInput, defaultTopic = 'iot-data'):
     topic: input.topic ?? defaultTopic,
     partition: input.partition ?? 0,
     offset: input.offset,
-    timestamp: input.timestamp ?? 1_700_000_000_000,
+    timestamp: input.timestamp ?? Date.now(),
     timestampType: 'CREATE_TIME',
     headers: (input.headers ?? []).map((header) =>
       Object.fromEntries(

@@ -35,6 +35,8 @@ export function createAnalyticsContainer(env: NodeJS.ProcessEnv = process.env): 
     const store = new RedisAnalyticsStore(client, {
       keyPrefix: config.redisKeyPrefix,
       windowTtlSeconds: config.windowTtlSeconds,
+      waitReplicas: config.redisWaitReplicas,
+      waitTimeoutMs: config.redisWaitTimeoutMs,
     });
     store.warmUp();
     return createBatchProcessor({ store, publisher, registry, config });

@@ -1,7 +1,7 @@
 import { CONFLUENT_HEADER_BYTES, CONFLUENT_MAGIC, type SchemaRegistry } from '../shared/avro/schema-registry';
 import type { SourceRecord } from '../shared/msk/event';
 import { type QuarantineReason, TELEMETRY_RECORD_NAME, type Telemetry } from './telemetry';
-import { findInvalidField } from './validate';
+import { findInvalidField, READING_LIMITS } from './validate';
 
 export interface AcceptedRecord {
   readonly source: SourceRecord;
@@ -20,11 +20,23 @@ export type Classified =
 
 /**
  * Turns one Kafka record into a reading to aggregate, or a reason to quarantine it.
- * Never throws for bad input: a poison record must not block its partition.
+ * Never throws for bad input: a poison record must not block its partition. The answer depends on
+ * the record alone (its bytes and its Kafka timestamp), so every delivery of it gets the same one.
  */
-export function classifyRecord(source: SourceRecord, registry: SchemaRegistry, now: number): Classified {
+export function classifyRecord(source: SourceRecord, registry: SchemaRegistry): Classified {
+  if (source.problem !== undefined) {
+    return { accepted: false, source, reason: 'INVALID', error: source.problem };
+  }
   const value = source.value;
   if (value === null) return { accepted: false, source, reason: 'NULL_VALUE', error: 'record has no value' };
+  if (value.length > READING_LIMITS.valueBytes) {
+    return {
+      accepted: false,
+      source,
+      reason: 'INVALID',
+      error: `value has ${value.length} bytes, more than the ${READING_LIMITS.valueBytes} a reading may have`,
+    };
+  }
   if (value.length < CONFLUENT_HEADER_BYTES || value[0] !== CONFLUENT_MAGIC) {
     return {
       accepted: false,
@@ -38,7 +50,7 @@ export function classifyRecord(source: SourceRecord, registry: SchemaRegistry, n
   }
   const decoded = registry.decodeFramed<Telemetry>(value.readUInt32BE(1), value, TELEMETRY_RECORD_NAME);
   if (!decoded.ok) return { accepted: false, source, reason: decoded.reason, error: decoded.error };
-  const invalid = findInvalidField(decoded.value, now);
+  const invalid = findInvalidField(decoded.value, source.timestamp);
   if (invalid !== undefined) return { accepted: false, source, reason: 'INVALID', error: invalid };
   return { accepted: true, source, reading: decoded.value };
 }

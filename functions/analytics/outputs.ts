@@ -11,15 +11,40 @@ import type { AcceptedRecord, QuarantinedRecord } from './decode';
  * deterministic key and id from which consumers can drop repeats.
  */
 
-/** The quarantined record's original key, value and headers, plus why it was quarantined. */
+/** At most this many bytes of `x-error`: a dead letter must fit its topic whatever the record held. */
+export const MAX_ERROR_HEADER_BYTES = 512;
+
+export function boundedError(error: string): string {
+  if (Buffer.byteLength(error) <= MAX_ERROR_HEADER_BYTES) return error;
+  // Cut on a character boundary, then mark the cut.
+  const cut = Buffer.from(error)
+    .subarray(0, MAX_ERROR_HEADER_BYTES - 3)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
+  return `${cut}…`;
+}
+
+/**
+ * The quarantined record's original key, value and headers (repeated names kept, in order), plus
+ * why it was quarantined. Surge's own `x-` headers replace any the record carried under those names.
+ */
 export function deadLetterMessage(record: QuarantinedRecord, topics: TopicNames): OutboundMessage {
   const { source } = record;
   const headers: IHeaders = {};
   for (const header of source.headers) {
-    for (const [name, bytes] of Object.entries(header)) headers[name] = Buffer.from(bytes);
+    for (const [name, bytes] of Object.entries(header)) {
+      const value = Buffer.from(bytes);
+      const earlier = headers[name];
+      headers[name] =
+        earlier === undefined
+          ? value
+          : Array.isArray(earlier)
+            ? [...earlier, value]
+            : [earlier as Buffer, value];
+    }
   }
   headers['x-reason'] = record.reason;
-  headers['x-error'] = record.error;
+  headers['x-error'] = boundedError(record.error);
   headers['x-source-topic'] = source.topic;
   headers['x-source-partition'] = String(source.partition);
   headers['x-source-offset'] = String(source.offset);

@@ -1,10 +1,10 @@
 import type { SchemaRegistry } from '../shared/avro/schema-registry';
 import type { AnalyticsConfig } from '../shared/config';
-import { RedisError } from '../shared/errors';
+import { RedisError, StoreBehindError, type WatermarkGap } from '../shared/errors';
 import type { OutboundMessage, Publisher } from '../shared/kafka/publisher';
 import type { DeviceState } from '../shared/model';
 import { type SourceRecord, topicPartition } from '../shared/msk/event';
-import type { AnalyticsStore, DeviceOutcome, PartitionOutcome } from '../shared/redis/analytics-store';
+import type { AnalyticsStore } from '../shared/redis/analytics-store';
 import {
   DeviceAccumulator,
   type DeviceDelta,
@@ -14,7 +14,7 @@ import {
   partitionDelta,
   type Watermarks,
 } from './aggregate';
-import { type AcceptedRecord, classifyRecord } from './decode';
+import { type AcceptedRecord, type Classified, classifyRecord } from './decode';
 import { alertMessage, alertReasons, deadLetterMessage, summaryMessage } from './outputs';
 import type { QuarantineReason } from './telemetry';
 
@@ -22,9 +22,8 @@ export interface ProcessorDependencies {
   readonly store: AnalyticsStore;
   readonly publisher: Publisher;
   readonly registry: SchemaRegistry;
-  readonly config: Pick<AnalyticsConfig, 'topics' | 'alertTemperatureThreshold'>;
-  /** The clock that bounds how far in the future a reading may be. */
-  readonly now?: () => number;
+  readonly config: Pick<AnalyticsConfig, 'topics' | 'alertTemperatureThreshold'> &
+    Partial<Pick<AnalyticsConfig, 'watermarkGapTolerance'>>;
 }
 
 export interface BatchOutcome {
@@ -35,15 +34,17 @@ export interface BatchOutcome {
   readonly duplicates: number;
   readonly quarantined: Readonly<Partial<Record<QuarantineReason, number>>>;
   readonly devices: number;
+  /** Devices whose stored state could not be read: their records went to the dead-letter topic. */
+  readonly unreadableDevices: number;
   readonly alerts: number;
-  /** Store calls made: 1 unless a redelivery overlapped what was applied. */
+  /** Store calls made: 2 (devices, then fleet totals) unless a redelivery overlapped what was applied. */
   readonly storeCalls: number;
   readonly storeMs: number;
   readonly publishMs: number;
 }
 
 /** A redelivery can only move the watermarks a bounded number of times; more means a concurrent writer. */
-const MAX_STORE_CALLS = 5;
+const MAX_STORE_CALLS = 6;
 
 export type BatchProcessor = (records: readonly SourceRecord[]) => Promise<BatchOutcome>;
 
@@ -51,15 +52,27 @@ export type BatchProcessor = (records: readonly SourceRecord[]) => Promise<Batch
  * Processes one batch: classify every record, fold the valid ones into per-device deltas,
  * apply them exactly once, then publish dead letters, alerts and device summaries.
  * Bad records are quarantined, never thrown; store and Kafka failures are thrown so that the
- * event source mapping delivers the batch again, which the watermarks make harmless.
+ * event source mapping delivers the batch again, which the watermarks make harmless. A batch
+ * that starts past where the store stands (it lost writes) is refused with StoreBehindError.
  */
 export function createBatchProcessor(deps: ProcessorDependencies): BatchProcessor {
   const { store, publisher, registry, config } = deps;
-  const now = deps.now ?? Date.now;
+  const gapTolerance = config.watermarkGapTolerance ?? 0;
 
   return async function processBatch(records) {
-    const at = now();
-    const classify = (i: number) => classifyRecord(records[i] as SourceRecord, registry, at);
+    // Where the store stands is read while the batch is decoded: it decides nothing until the apply.
+    const standing = gapTolerance < 0 ? undefined : store.watermarks(partitionsOf(records));
+    standing?.catch(() => undefined);
+
+    const unreadable = new Map<string, string>();
+    const classify = (i: number): Classified => {
+      const result = classifyRecord(records[i] as SourceRecord, registry);
+      if (!result.accepted || unreadable.size === 0) return result;
+      const error = unreadable.get(result.reading.deviceId);
+      return error === undefined
+        ? result
+        : { accepted: false, source: result.source, reason: 'STATE_UNREADABLE', error };
+    };
 
     // One pass: every record is classified, folded into its device's and partition's accumulators
     // and, when it raises an alert or is quarantined, turned into its message. Nothing per record
@@ -103,11 +116,12 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
       const { deviceId } = result.reading;
       let device = devices.get(deviceId);
       if (device === undefined) {
-        device = { fold: new DeviceAccumulator(deviceId), indices: [] };
+        device = { fold: new DeviceAccumulator(deviceId), indices: [], partitions: [] };
         devices.set(deviceId, device);
       }
       device.fold.add(result.reading, partition.fold.topicPartition, source.offset);
       device.indices.push(i);
+      device.partitions.push(partition);
       const reasons = alertReasons(result, config.alertTemperatureThreshold);
       if (reasons.length > 0) {
         early.push(alertMessage(result, reasons, config.alertTemperatureThreshold, config.topics, registry));
@@ -115,27 +129,49 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
       }
     }
 
+    if (standing !== undefined) {
+      const gaps = watermarkGaps(await standing, partitions, gapTolerance);
+      if (gaps.length > 0) throw new StoreBehindError(gaps);
+    }
+
     // Dead letters and alerts do not depend on the store: they are published while it works.
     const publishStart = performance.now();
-    const publishedEarly = publisher.publish(early);
-    // Settled either way before this function returns; its failure is reported below.
-    publishedEarly.catch(() => undefined);
+    const published: Promise<void>[] = [];
+    const send = (messages: OutboundMessage[]) => {
+      const sent = publisher.publish(messages);
+      // Settled either way before this function returns; its failure is reported below.
+      sent.catch(() => undefined);
+      published.push(sent);
+    };
+    send(early);
 
     // Summaries are encoded as the store answers and sent in two requests: the first half goes out
     // while the store still works on the rest (more, smaller produce requests cost more than they overlap).
     let summaries: OutboundMessage[] = [];
-    const published: Promise<void>[] = [publishedEarly];
     const firstPart = Math.ceil(devices.size / 2);
     let sentFirst = false;
     const onStates = (states: DeviceState[]) => {
       for (const state of states) summaries.push(summaryMessage(state, config.topics, registry));
       if (!sentFirst && summaries.length >= firstPart) {
         sentFirst = true;
-        const part = publisher.publish(summaries);
-        part.catch(() => undefined);
-        published.push(part);
+        send(summaries);
         summaries = [];
       }
+    };
+    // A device whose state cannot be read is left as it is; its records become dead letters and
+    // count as quarantined, never as applied.
+    const divert = (deviceId: string, error: string) => {
+      const device = devices.get(deviceId);
+      if (device === undefined || unreadable.has(deviceId)) return;
+      unreadable.set(deviceId, error);
+      const letters: OutboundMessage[] = [];
+      device.indices.forEach((i, n) => {
+        const source = records[i] as SourceRecord;
+        letters.push(deadLetterMessage({ source, reason: 'STATE_UNREADABLE', error }, config.topics));
+        (device.partitions[n] as PartitionEntry).fold.reclassify(1, 'STATE_UNREADABLE');
+      });
+      byReason.STATE_UNREADABLE = (byReason.STATE_UNREADABLE ?? 0) + letters.length;
+      send(letters);
     };
     const recompute: Recompute = {
       device(deviceId, watermarks) {
@@ -156,25 +192,29 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
       applied = await applyExactlyOnce(
         store,
         [...devices.values()].map((device) => device.fold.delta() as DeviceDelta),
-        [...partitions.values()].map((entry) => entry.fold.delta() as PartitionDelta),
+        () => [...partitions.values()].map((entry) => entry.fold.delta() as PartitionDelta),
         recompute,
         onStates,
+        divert,
       );
+      await store.confirmDurable();
     } catch (error) {
       await Promise.allSettled(published);
       throw error;
     }
     const storeMs = performance.now() - storeStart;
-    published.push(publisher.publish(summaries));
+    send(summaries);
     await Promise.all(published);
     const publishMs = performance.now() - publishStart;
 
+    const unreadableRecords = byReason.STATE_UNREADABLE ?? 0;
     return {
       records: records.length,
       applied: applied.records,
-      duplicates: acceptedCount - applied.records,
+      duplicates: acceptedCount - unreadableRecords - applied.records,
       quarantined: byReason,
       devices: devices.size,
+      unreadableDevices: unreadable.size,
       alerts,
       storeCalls: applied.storeCalls,
       storeMs,
@@ -183,10 +223,49 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
   };
 }
 
+/** The distinct topic-partitions of a batch, in delivery order (records come grouped by them). */
+function partitionsOf(records: readonly SourceRecord[]): string[] {
+  const out: string[] = [];
+  let topic: string | undefined;
+  let partition = -1;
+  for (const record of records) {
+    if (record.topic === topic && record.partition === partition) continue;
+    topic = record.topic;
+    partition = record.partition;
+    const tp = topicPartition(topic, partition);
+    if (!out.includes(tp)) out.push(tp);
+  }
+  return out;
+}
+
+/**
+ * Partitions whose batch starts more than `tolerance` offsets past the store's watermark. Offsets
+ * of one partition are contiguous but for transaction markers, so a larger jump means records that
+ * Kafka has committed are missing from the store. A partition the store has never seen has no gap.
+ */
+export function watermarkGaps(
+  standing: ReadonlyMap<string, number>,
+  partitions: ReadonlyMap<string, PartitionEntry>,
+  tolerance: number,
+): WatermarkGap[] {
+  const gaps: WatermarkGap[] = [];
+  for (const [tp, entry] of partitions) {
+    const watermark = standing.get(tp) ?? -1;
+    const start = entry.fold.delta()?.minOffset;
+    if (watermark < 0 || start === undefined) continue;
+    if (start - watermark - 1 > tolerance) {
+      gaps.push({ topicPartition: tp, storeWatermark: watermark, batchStart: start });
+    }
+  }
+  return gaps;
+}
+
 interface DeviceEntry {
   readonly fold: DeviceAccumulator;
   /** Positions of the device's records in the batch. */
   readonly indices: number[];
+  /** The partition entry of each of those records. */
+  readonly partitions: PartitionEntry[];
 }
 
 interface PartitionEntry {
@@ -226,45 +305,62 @@ function emptyDelta(deviceId: string): DeviceDelta {
 }
 
 /**
- * Sends every delta in one store call. A delta that overlaps what an earlier delivery applied
- * comes back PARTIAL with the watermarks; it is recomputed from the records above them and sent again.
+ * Sends the device deltas, then the fleet totals: the totals are built once the devices have
+ * answered, so that records of a device whose state is unreadable count as quarantined. A delta that
+ * overlaps what an earlier delivery applied comes back PARTIAL with the watermarks; it is
+ * recomputed from the records above them and sent again with the next call.
  */
 async function applyExactlyOnce(
   store: AnalyticsStore,
   initialDevices: DeviceDelta[],
-  initialPartitions: PartitionDelta[],
+  partitionDeltas: () => PartitionDelta[],
   recompute: Recompute,
   onStates: (states: DeviceState[]) => void,
+  divert: (deviceId: string, error: string) => void,
 ): Promise<Applied> {
   let devices = initialDevices;
-  let partitions = initialPartitions;
+  let partitions: PartitionDelta[] = [];
+  let totalsBuilt = false;
   let records = 0;
   let storeCalls = 0;
-  while (devices.length > 0 || partitions.length > 0) {
+  while (devices.length > 0 || partitions.length > 0 || !totalsBuilt) {
     if (storeCalls === MAX_STORE_CALLS) {
       throw new RedisError(
         `watermarks still moving after ${MAX_STORE_CALLS} attempts: is another consumer applying the same partitions?`,
       );
     }
-    storeCalls++;
-    const result = await store.apply({ devices, partitions }, onStates);
-    const retryDevices: DeviceDelta[] = [];
-    result.devices.forEach((outcome: DeviceOutcome, i) => {
-      const delta = devices[i] as DeviceDelta;
-      if (outcome.kind === 'partial') {
-        retryDevices.push(recompute.device(delta.deviceId, outcome.watermarks) ?? emptyDelta(delta.deviceId));
-        return;
-      }
-      if (outcome.kind === 'applied') records += delta.count;
-    });
-    const retryPartitions: PartitionDelta[] = [];
-    result.partitions.forEach((outcome: PartitionOutcome, i) => {
-      if (outcome.kind !== 'partial') return;
-      const delta = recompute.partition((partitions[i] as PartitionDelta).topicPartition, outcome.watermark);
-      if (delta !== undefined) retryPartitions.push(delta);
-    });
-    devices = retryDevices;
-    partitions = retryPartitions;
+    if (devices.length > 0 || partitions.length > 0) {
+      storeCalls++;
+      const result = await store.apply({ devices, partitions }, onStates);
+      const retryDevices: DeviceDelta[] = [];
+      result.devices.forEach((outcome, i) => {
+        const delta = devices[i] as DeviceDelta;
+        if (outcome.kind === 'partial') {
+          retryDevices.push(
+            recompute.device(delta.deviceId, outcome.watermarks) ?? emptyDelta(delta.deviceId),
+          );
+        } else if (outcome.kind === 'unreadable') {
+          divert(delta.deviceId, outcome.error);
+        } else if (outcome.kind === 'applied') {
+          records += delta.count;
+        }
+      });
+      const retryPartitions: PartitionDelta[] = [];
+      result.partitions.forEach((outcome, i) => {
+        if (outcome.kind !== 'partial') return;
+        const delta = recompute.partition(
+          (partitions[i] as PartitionDelta).topicPartition,
+          outcome.watermark,
+        );
+        if (delta !== undefined) retryPartitions.push(delta);
+      });
+      devices = retryDevices;
+      partitions = retryPartitions;
+    }
+    if (!totalsBuilt) {
+      totalsBuilt = true;
+      partitions = partitionDeltas();
+    }
   }
   return { records, storeCalls };
 }

@@ -18,6 +18,10 @@ export const DEFAULTS = {
   windowTtlSeconds: 7 * 24 * 3600,
   redisKeyPrefix: 'surge',
   kafkaClientId: 'surge',
+  /** The broker's default max.message.bytes (1 MiB), below which every produce request is cut. */
+  kafkaMaxMessageBytes: 1_048_576,
+  redisWaitTimeoutMs: 1_000,
+  watermarkGapTolerance: 0,
 } as const;
 
 export type KafkaAuth = 'none' | 'aws-iam';
@@ -32,6 +36,8 @@ export interface KafkaSettings {
   readonly compression: KafkaCompression;
   readonly clientId: string;
   readonly region?: string;
+  /** Produce requests are cut so that none is larger: the smallest max.message.bytes of the output topics. */
+  readonly maxMessageBytes: number;
 }
 
 export interface AnalyticsConfig {
@@ -47,6 +53,14 @@ export interface AnalyticsConfig {
   readonly alertTemperatureThreshold: number;
   /** A minute window expires this long after its last update. */
   readonly windowTtlSeconds: number;
+  /** Replicas that must acknowledge each batch (WAIT) before it is acknowledged; 0 for none. */
+  readonly redisWaitReplicas: number;
+  readonly redisWaitTimeoutMs: number;
+  /**
+   * Offsets a batch may start past the store's watermark of its partition (transaction markers)
+   * before the batch is refused as a sign of lost writes; -1 turns the check off.
+   */
+  readonly watermarkGapTolerance: number;
 }
 
 export interface QueryConfig {
@@ -148,6 +162,13 @@ export function loadKafkaSettings(env: Env = process.env): KafkaSettings {
     compression: oneOf(env, 'KAFKA_COMPRESSION', ['none', 'gzip'] as const, 'none'),
     clientId: optional(env, 'KAFKA_CLIENT_ID') ?? DEFAULTS.kafkaClientId,
     region: optional(env, 'AWS_REGION'),
+    maxMessageBytes: number(
+      env,
+      'KAFKA_MAX_MESSAGE_BYTES',
+      DEFAULTS.kafkaMaxMessageBytes,
+      16_384,
+      104_857_600,
+    ),
   };
 }
 
@@ -176,7 +197,28 @@ export function loadAnalyticsConfig(env: Env = process.env): AnalyticsConfig {
       200,
     ),
     windowTtlSeconds: number(env, 'WINDOW_TTL_SECONDS', DEFAULTS.windowTtlSeconds, 60, 366 * 24 * 3600),
+    redisWaitReplicas: waitReplicas(env),
+    redisWaitTimeoutMs: number(env, 'REDIS_WAIT_TIMEOUT_MS', DEFAULTS.redisWaitTimeoutMs, 1, 60_000),
+    watermarkGapTolerance: number(
+      env,
+      'WATERMARK_GAP_TOLERANCE',
+      DEFAULTS.watermarkGapTolerance,
+      -1,
+      Number.MAX_SAFE_INTEGER,
+    ),
   };
+}
+
+function waitReplicas(env: Env): number {
+  const replicas = number(env, 'REDIS_WAIT_REPLICAS', 0, 0, 5);
+  if (!Number.isInteger(replicas))
+    throw new ConfigurationError(`REDIS_WAIT_REPLICAS must be a whole number, got "${replicas}"`);
+  if (replicas > 0 && bool(env, 'REDIS_CLUSTER', false)) {
+    throw new ConfigurationError(
+      'REDIS_WAIT_REPLICAS is for a standalone primary; unset it with REDIS_CLUSTER=true',
+    );
+  }
+  return replicas;
 }
 
 export function loadQueryConfig(env: Env = process.env): QueryConfig {

@@ -29,3 +29,32 @@ export class RedisError extends InfrastructureError {
 export class KafkaError extends InfrastructureError {
   override name = 'KafkaError';
 }
+
+/** Where the store stands against where a batch starts, for one topic-partition. */
+export interface WatermarkGap {
+  readonly topicPartition: string;
+  /** The highest offset the store has applied. */
+  readonly storeWatermark: number;
+  /** The first offset of the batch. */
+  readonly batchStart: number;
+}
+
+/**
+ * The store is behind what Kafka has committed: it lost acknowledged writes (a failover, a
+ * restore) or a batch was diverted. Applying the batch would move the watermarks past the missing
+ * records for good, so it is refused until the gap is rebuilt (README, "Rebuild").
+ */
+export class StoreBehindError extends RedisError {
+  override name = 'StoreBehindError';
+
+  constructor(readonly gaps: readonly WatermarkGap[]) {
+    super(
+      `the store is behind the batch: ${gaps
+        .map(
+          (g) =>
+            `${g.topicPartition} has offsets up to ${g.storeWatermark} applied, the batch starts at ${g.batchStart}: rebuild ${g.topicPartition} from ${g.storeWatermark + 1}`,
+        )
+        .join('; ')}`,
+    );
+  }
+}

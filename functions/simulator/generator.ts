@@ -1,9 +1,4 @@
-import {
-  QUARANTINE_REASONS,
-  type QuarantineReason,
-  type Status,
-  type Telemetry,
-} from '../analytics/telemetry';
+import { RECORD_FAULTS, type RecordFault, type Status, type Telemetry } from '../analytics/telemetry';
 import { SCHEMA_IDS, type SchemaRegistry } from '../shared/avro/schema-registry';
 
 /**
@@ -99,8 +94,8 @@ export function encodeReading(registry: SchemaRegistry, generated: GeneratedRead
 }
 
 /** A bad record of every kind the processor quarantines. */
-export const BAD_RECORD_KINDS = QUARANTINE_REASONS;
-export type BadRecordKind = QuarantineReason;
+export const BAD_RECORD_KINDS = RECORD_FAULTS;
+export type BadRecordKind = RecordFault;
 
 /** A value that the processor must quarantine for `kind`, derived from a good reading. */
 export function badValue(

@@ -1,6 +1,6 @@
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { Kafka } from 'kafkajs';
-import type { KafkaAuth } from '../shared/config';
+import { DEFAULTS, type KafkaAuth } from '../shared/config';
 import { resolveBrokers } from '../shared/kafka/brokers';
 import { kafkaClientConfig } from '../shared/kafka/publisher';
 
@@ -35,6 +35,7 @@ export async function handler(
     compression: 'none' as const,
     clientId: 'surge-topics',
     region: process.env.AWS_REGION,
+    maxMessageBytes: DEFAULTS.kafkaMaxMessageBytes,
   };
   const admin = new Kafka(kafkaClientConfig(settings, await resolveBrokers(settings))).admin();
   await admin.connect();

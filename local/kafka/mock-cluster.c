@@ -2,7 +2,9 @@
  * Serves the Kafka protocol on loopback with librdkafka's mock cluster, so that
  * tests and the local runtime talk to a real Kafka-protocol broker without a JVM.
  *
- * usage: mock-cluster [-b BROKERS] [TOPIC:PARTITIONS ...]
+ * usage: mock-cluster [-b BROKERS] [-m MAX_REQUEST_BYTES] [TOPIC:PARTITIONS ...]
+ * -m: the brokers drop the connection of any request larger than this, as a broker refuses a
+ *      produce request over its size limits (librdkafka's receive.message.max.bytes).
  * Prints "READY <bootstrap servers>" once the topics exist, then reads commands
  * from stdin, one per line, answering "OK" or "ERR <reason>":
  *   topic NAME PARTITIONS      create a topic (the mock has no CreateTopics API)
@@ -33,15 +35,25 @@ static int create_topic(rd_kafka_mock_cluster_t *mc, const char *spec) {
 
 int main(int argc, char **argv) {
   int brokers = 1, opt;
+  const char *max_request = NULL;
   char errstr[512];
-  while ((opt = getopt(argc, argv, "b:")) != -1) {
+  while ((opt = getopt(argc, argv, "b:m:")) != -1) {
     if (opt == 'b') brokers = atoi(optarg);
-    else { fprintf(stderr, "usage: %s [-b BROKERS] [TOPIC:PARTITIONS ...]\n", argv[0]); return 2; }
+    else if (opt == 'm') max_request = optarg;
+    else { fprintf(stderr, "usage: %s [-b BROKERS] [-m MAX_REQUEST_BYTES] [TOPIC:PARTITIONS ...]\n", argv[0]); return 2; }
   }
   if (brokers < 1) { fprintf(stderr, "broker count must be at least 1\n"); return 2; }
 
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
+  if (max_request) {
+    if (rd_kafka_conf_set(conf, "message.max.bytes", "1000", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "fetch.max.bytes", "1000", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "receive.message.max.bytes", max_request, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+      fprintf(stderr, "bad -m: %s\n", errstr);
+      return 2;
+    }
+  }
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
   if (!rk) { fprintf(stderr, "rd_kafka_new: %s\n", errstr); return 1; }
   rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, brokers);

@@ -54,12 +54,18 @@ export function mockClusterBinary(): string {
  * usable controller, so idempotent producers must be turned off (KAFKA_IDEMPOTENT=false).
  */
 export async function startMockKafka(
-  options: { brokers?: number; topics?: readonly TopicSpec[] } = {},
+  options: {
+    brokers?: number;
+    topics?: readonly TopicSpec[];
+    /** The brokers drop a connection whose request is larger, as a broker refuses an oversized produce. */
+    maxRequestBytes?: number;
+  } = {},
 ): Promise<MockKafka> {
   const brokerCount = options.brokers ?? 1;
+  const limit = options.maxRequestBytes === undefined ? [] : ['-m', String(options.maxRequestBytes)];
   const child: ChildProcessWithoutNullStreams = spawn(
     mockClusterBinary(),
-    ['-b', String(brokerCount), ...(options.topics ?? []).map((t) => `${t.name}:${t.partitions}`)],
+    ['-b', String(brokerCount), ...limit, ...(options.topics ?? []).map((t) => `${t.name}:${t.partitions}`)],
     { stdio: ['pipe', 'pipe', 'pipe'], detached: true },
   );
   track(child);

@@ -14,12 +14,18 @@ export interface Infrastructure {
 }
 
 /** A redis-server and a Kafka-protocol broker of this test file's own, on free loopback ports. */
-export async function startInfrastructure(options: { brokers?: number } = {}): Promise<Infrastructure> {
+export async function startInfrastructure(
+  options: { brokers?: number; partitions?: number; maxRequestBytes?: number } = {},
+): Promise<Infrastructure> {
   const [redis, kafka] = await Promise.all([
     startRedis(),
     startMockKafka({
       brokers: options.brokers ?? 1,
-      topics: Object.values(DEFAULT_TOPICS).map((name) => ({ name, partitions: TEST_PARTITIONS })),
+      topics: Object.values(DEFAULT_TOPICS).map((name) => ({
+        name,
+        partitions: options.partitions ?? TEST_PARTITIONS,
+      })),
+      ...(options.maxRequestBytes === undefined ? {} : { maxRequestBytes: options.maxRequestBytes }),
     }),
   ]);
   return {

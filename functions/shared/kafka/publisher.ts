@@ -8,7 +8,7 @@ import {
   type Producer,
   type TopicMessages,
 } from 'kafkajs';
-import type { KafkaSettings } from '../config';
+import { DEFAULTS, type KafkaSettings } from '../config';
 import { KafkaError } from '../errors';
 import { kafkaLogCreator } from '../observability/powertools';
 import { useLeanProduceEncoding } from './lean-produce';
@@ -21,6 +21,51 @@ export interface OutboundMessage {
   readonly key: Buffer | string | null;
   readonly value: Buffer | null;
   readonly headers?: IHeaders;
+}
+
+/** Room in a produce request for its header, topic and partition headers and record batch headers. */
+const REQUEST_OVERHEAD_BYTES = 8_192;
+/** A record's own framing in a RecordBatch: length, attributes, deltas, key and value lengths. */
+const RECORD_OVERHEAD_BYTES = 24;
+
+function byteLength(value: Buffer | string | null | undefined): number {
+  if (value == null) return 0;
+  return typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+}
+
+/** What a message adds to a RecordBatch, uncompressed (an upper bound up to a few varint bytes). */
+export function messageBytes(message: OutboundMessage): number {
+  let bytes = RECORD_OVERHEAD_BYTES + byteLength(message.key) + byteLength(message.value);
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    for (const item of Array.isArray(value) ? value : [value]) {
+      bytes += 10 + Buffer.byteLength(name) + byteLength(item as Buffer | string | undefined);
+    }
+  }
+  return bytes;
+}
+
+/** The messages as produce requests, by topic, each adding up to at most `budget` bytes (or one message). */
+export function splitBySize(messages: readonly OutboundMessage[], budget: number): TopicMessages[][] {
+  const requests: TopicMessages[][] = [];
+  let request = new Map<string, TopicMessages>();
+  let size = 0;
+  for (const message of messages) {
+    const bytes = messageBytes(message);
+    if (size > 0 && size + bytes > budget) {
+      requests.push([...request.values()]);
+      request = new Map();
+      size = 0;
+    }
+    size += bytes;
+    let entry = request.get(message.topic);
+    if (entry === undefined) {
+      entry = { topic: message.topic, messages: [] };
+      request.set(message.topic, entry);
+    }
+    entry.messages.push({ key: message.key, value: message.value, headers: message.headers });
+  }
+  if (size > 0) requests.push([...request.values()]);
+  return requests;
 }
 
 /** The analytics processor's port to Kafka: all of a batch's messages, acknowledged or an error. */
@@ -62,10 +107,16 @@ export function kafkaClientConfig(settings: KafkaSettings, brokers: string[]): K
 export class KafkaPublisher implements Publisher {
   private connected: Promise<void> | undefined;
 
+  /** What a produce request's messages may add up to: the limit less room for request and batch headers. */
+  private readonly requestBudget: number;
+
   constructor(
     private readonly producer: Producer,
     private readonly compression: CompressionTypes,
-  ) {}
+    maxMessageBytes: number = DEFAULTS.kafkaMaxMessageBytes,
+  ) {
+    this.requestBudget = Math.max(4_096, maxMessageBytes - REQUEST_OVERHEAD_BYTES);
+  }
 
   static create(settings: KafkaSettings, brokers: string[]): KafkaPublisher {
     useLeanProduceEncoding();
@@ -78,27 +129,27 @@ export class KafkaPublisher implements Publisher {
     return new KafkaPublisher(
       producer,
       settings.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+      settings.maxMessageBytes,
     );
   }
 
+  /**
+   * Sends the messages in as few produce requests as fit under the broker's message size limit
+   * (uncompressed sizes, so a compressed request is smaller still): a batch's outputs are never
+   * one request the broker must refuse, however many or large they are. A message larger than
+   * the limit on its own goes alone; the dead-letter topic is provisioned to take any record the
+   * input topic took, with Surge's headers.
+   */
   async publish(messages: readonly OutboundMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    const byTopic = new Map<string, TopicMessages>();
-    for (const { topic, key, value, headers } of messages) {
-      let entry = byTopic.get(topic);
-      if (entry === undefined) {
-        entry = { topic, messages: [] };
-        byTopic.set(topic, entry);
-      }
-      entry.messages.push({ key, value, headers });
-    }
+    const requests = splitBySize(messages, this.requestBudget);
     try {
       await this.connect();
-      await this.producer.sendBatch({
-        acks: -1,
-        compression: this.compression,
-        topicMessages: [...byTopic.values()],
-      });
+      await Promise.all(
+        requests.map((topicMessages) =>
+          this.producer.sendBatch({ acks: -1, compression: this.compression, topicMessages }),
+        ),
+      );
     } catch (cause) {
       throw new KafkaError(`Kafka did not accept ${messages.length} messages: ${(cause as Error).message}`, {
         cause,

@@ -12,6 +12,12 @@ export interface SourceRecord {
   /** The value exactly as produced; null for a tombstone. */
   readonly value: Buffer | null;
   readonly headers: ReadonlyArray<Readonly<Record<string, number[]>>>;
+  /**
+   * Why the record's content in the event is unusable (a key or value that is not base64 text,
+   * headers that are not byte arrays): such a record is quarantined as INVALID, not thrown, so that
+   * it cannot block its partition. Undefined for a well-formed record.
+   */
+  readonly problem?: string;
 }
 
 const EVENT_SOURCES = new Set(['aws:kafka', 'SelfManagedKafka']);
@@ -22,13 +28,36 @@ function fail(message: string): never {
 
 /** Names a record in an error; built only when one is thrown (a string per record costs). */
 function where(topicPartition: string, index: number): string {
-  return `records["${topicPartition}"][${index}]`;
+  return `records[${JSON.stringify(topicPartition.slice(0, 256))}][${index}]`;
 }
 
-function base64Text(value: unknown, topicPartition: string, index: number, field: string): string | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value !== 'string') fail(`${where(topicPartition, index)}.${field} must be a base64 string`);
-  return value;
+type Headers = SourceRecord['headers'];
+
+function isByteArray(value: unknown): value is number[] {
+  if (!Array.isArray(value)) return false;
+  for (const byte of value) {
+    // Java's bytes are signed: -128..255 covers both spellings.
+    if (!Number.isInteger(byte) || byte < -128 || byte > 255) return false;
+  }
+  return true;
+}
+
+/** The record's headers when they are an array of objects of byte arrays, else why not. */
+function checkHeaders(headers: unknown): { headers: Headers; problem?: string } {
+  if (headers === undefined || headers === null) return { headers: [] };
+  if (!Array.isArray(headers)) return { headers: [], problem: 'headers must be an array' };
+  for (let h = 0; h < headers.length; h++) {
+    const header = headers[h] as unknown;
+    if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+      return { headers: [], problem: `headers[${h}] must be an object of byte arrays, got ${header}` };
+    }
+    for (const [name, bytes] of Object.entries(header)) {
+      if (!isByteArray(bytes)) {
+        return { headers: [], problem: `headers[${h}].${name.slice(0, 64)} must be an array of bytes` };
+      }
+    }
+  }
+  return { headers: headers as Headers };
 }
 
 /**
@@ -45,6 +74,7 @@ class EventRecord implements SourceRecord {
     private readonly keyText: string | null,
     private readonly valueText: string | null,
     readonly headers: SourceRecord['headers'],
+    readonly problem: string | undefined,
   ) {}
 
   get key(): Buffer | null {
@@ -85,17 +115,23 @@ export function parseMskEvent(event: unknown): SourceRecord[] {
       if (!Number.isSafeInteger(offset) || (offset as number) < 0) {
         fail(`${where(topicPartition, i)}.offset must be a non-negative integer`);
       }
-      if (headers !== undefined && !Array.isArray(headers))
-        fail(`${where(topicPartition, i)}.headers must be an array`);
+      // Content problems quarantine the one record; only where it sits (above) can fail the event.
+      const { key, value } = record;
+      const checked = headers === undefined ? undefined : checkHeaders(headers);
+      let problem = checked?.problem;
+      if (key !== undefined && key !== null && typeof key !== 'string') problem ??= 'key must be base64 text';
+      if (value !== undefined && value !== null && typeof value !== 'string')
+        problem ??= 'value must be base64 text';
       flat.push(
         new EventRecord(
           topic,
           partition as number,
           offset as number,
-          typeof timestamp === 'number' ? timestamp : 0,
-          base64Text(record.key, topicPartition, i, 'key'),
-          base64Text(record.value, topicPartition, i, 'value'),
-          (headers as SourceRecord['headers'] | undefined) ?? [],
+          typeof timestamp === 'number' && Number.isFinite(timestamp) ? timestamp : 0,
+          typeof key === 'string' ? key : null,
+          typeof value === 'string' ? value : null,
+          checked?.headers ?? [],
+          problem,
         ),
       );
     }

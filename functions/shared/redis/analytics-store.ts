@@ -1,17 +1,11 @@
 import calculateSlot from 'cluster-key-slot';
 import { type ChainableCommander, Cluster, Redis, type RedisOptions } from 'ioredis';
-import {
-  type DeviceDelta,
-  type PartitionDelta,
-  WINDOW_MS,
-  type WindowDelta,
-} from '../../analytics/aggregate';
+import { type DeviceDelta, type PartitionDelta, WINDOW_MS } from '../../analytics/aggregate';
 import { QUARANTINE_REASONS, type QuarantineReason } from '../../analytics/telemetry';
 import { RedisError } from '../errors';
 import type { DeviceState, FleetStats, WindowState } from '../model';
 import { BinaryFormatError, BinaryReader, BinaryWriter } from './binary';
 import { type KeySpace, keySpace } from './keys';
-import { type Packable, unpack } from './msgpack';
 import {
   APPLIED,
   APPLY_DEVICES_LUA,
@@ -24,12 +18,17 @@ import {
   expirySlackMs,
   MINUTE_BYTES,
   PARTIAL,
-  STATE_VERSION,
+  UNREADABLE,
 } from './scripts';
+import { bucketsOf, parseDeviceState, writeDelta } from './state-codec';
+
+export { parseDeviceState } from './state-codec';
 
 export type DeviceOutcome =
   | { readonly kind: 'applied' | 'duplicate'; readonly state: DeviceState }
-  | { readonly kind: 'partial'; readonly watermarks: ReadonlyMap<string, number> };
+  | { readonly kind: 'partial'; readonly watermarks: ReadonlyMap<string, number> }
+  /** The device's stored state cannot be read: nothing of it was written. */
+  | { readonly kind: 'unreadable'; readonly error: string };
 
 export type PartitionOutcome =
   | { readonly kind: 'applied' | 'duplicate' }
@@ -52,6 +51,13 @@ export interface AnalyticsStore {
    * applied (or found applied already), so their summaries can be published while the rest runs.
    */
   apply(plan: ApplyPlan, onStates?: (states: DeviceState[]) => void): Promise<ApplyResult>;
+  /** The fleet watermark of each topic-partition (-1 for none): where the store says each one stands. */
+  watermarks(topicPartitions: readonly string[]): Promise<Map<string, number>>;
+  /**
+   * Resolves once every write acknowledged so far is as durable as the store is configured to
+   * make it (replicas acknowledged under WAIT); rejects when it is not.
+   */
+  confirmDurable(): Promise<void>;
 }
 
 /** The query API's port to its store. */
@@ -75,6 +81,29 @@ const STATS_SHA = sha1(APPLY_STATS_LUA);
 /** Redis lost the scripts (restart, failover): load them and send the batch again. */
 class ScriptsMissing extends Error {}
 
+/** Attempts at a batch's commands while a cluster keeps redirecting them (a reshard, a failover). */
+const MAX_REDIRECTS = 6;
+
+/** A cluster node's answer that the command belongs elsewhere, for now or for good. */
+class Redirect {
+  private static readonly PATTERN = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b(?: \d+ (\S+))?/;
+
+  private constructor(
+    readonly kind: string,
+    readonly address: string | undefined,
+    readonly index = -1,
+  ) {}
+
+  static of(message: string): Redirect | undefined {
+    const m = Redirect.PATTERN.exec(message);
+    return m === null ? undefined : new Redirect(m[1] as string, m[2]);
+  }
+
+  withIndex(index: number): Redirect {
+    return new Redirect(this.kind, this.address, index);
+  }
+}
+
 /**
  * Devices per script call. Calls are written one by one as they are built, so Redis works on one
  * while the next is packed; fewer, larger calls cost less per device in ioredis and in the reply.
@@ -93,58 +122,17 @@ interface Queued {
   parse?(reply: unknown): unknown;
 }
 
-/** A delta's minute windows grouped by the bucket (see BUCKET in scripts.ts) they rest in. */
-function bucketsOf(windows: readonly WindowDelta[]): Map<number, WindowDelta[]> {
-  const byStart = new Map<number, WindowDelta[]>();
-  for (const w of windows) {
-    const start = Math.floor(w.start / BUCKET_MS) * BUCKET_MS;
-    const bucket = byStart.get(start);
-    if (bucket === undefined) byStart.set(start, [w]);
-    else bucket.push(w);
-  }
-  return byStart;
-}
-
-/** Appends a delta in the device script's binary layout (see APPLY_DEVICES_LUA). */
-function writeDelta(out: BinaryWriter, delta: DeviceDelta, buckets: Map<number, WindowDelta[]>): void {
-  out.u16(delta.segments.length);
-  for (const segment of delta.segments) {
-    out.string(segment.topicPartition).f64(segment.minOffset).f64(segment.maxOffset);
-  }
-  out
-    .f64(delta.count)
-    .f64(delta.temperature.min)
-    .f64(delta.temperature.max)
-    .f64(delta.temperature.sum)
-    .f64(delta.humidity.min)
-    .f64(delta.humidity.max)
-    .f64(delta.humidity.sum)
-    .f64(delta.batteryMin)
-    .f64(delta.status.OK)
-    .f64(delta.status.WARN)
-    .f64(delta.status.FAIL)
-    .f64(delta.firstTs)
-    .f64(delta.lastTs)
-    .f64(delta.lastOffset)
-    .packed(lastReadingTuple(delta.last));
-  out.u16(buckets.size);
-  for (const [start, minutes] of buckets) {
-    out.f64(start).u8(minutes.length);
-    for (const w of minutes) {
-      out
-        .u8((w.start - start) / WINDOW_MS)
-        .f64(w.count)
-        .f64(w.min)
-        .f64(w.max)
-        .f64(w.sum);
-    }
-  }
-}
-
 export interface RedisStoreOptions {
   readonly keyPrefix: string;
   /** How long a minute window lives after its last update. */
   readonly windowTtlSeconds: number;
+  /**
+   * Replicas that must acknowledge a batch's writes (`WAIT`) before it counts as applied; 0 for none.
+   * @default 0
+   */
+  readonly waitReplicas?: number;
+  /** How long `WAIT` waits for them. @default 1000 */
+  readonly waitTimeoutMs?: number;
 }
 
 /**
@@ -196,97 +184,12 @@ export function createRedisCluster(url: string, overrides: RedisOptions = {}): C
   return client;
 }
 
-/**
- * The last reading as the scripts carry it: [ts, temperature, humidity, battery, status, location,
- * firmware], location [lat, lon] or [] (a nil would leave a hole that Lua re-packs as a map).
- */
-function lastReadingTuple(last: DeviceDelta['last']): Packable {
-  return [
-    last.ts,
-    last.temperature,
-    last.humidity,
-    last.battery,
-    last.status,
-    last.location === null ? [] : [last.location.lat, last.location.lon],
-    last.firmware,
-  ];
-}
-
-function readLastReading(tuple: unknown[]): DeviceState['last'] {
-  const [ts, temperature, humidity, battery, status, location, firmware] = tuple as [
-    number,
-    number,
-    number,
-    number,
-    DeviceState['last']['status'],
-    [number, number] | [],
-    string,
-  ];
-  return {
-    ts,
-    temperature,
-    humidity,
-    battery,
-    status,
-    location: location.length === 2 ? { lat: location[0], lon: location[1] } : null,
-    firmware,
-  };
-}
-
-/** A device's stored state (see STATE_VERSION in scripts.ts) as readers see it. */
-export function parseDeviceState(
-  deviceId: string,
-  stored: Buffer | null | undefined,
-): DeviceState | undefined {
-  if (stored == null) return undefined;
-  try {
-    return readDeviceState(deviceId, new BinaryReader(stored));
-  } catch (cause) {
-    if (cause instanceof RedisError) throw cause;
-    throw new RedisError(`device ${deviceId} has unreadable aggregates: ${(cause as Error).message}`, {
-      cause,
-    });
-  }
-}
-
-function readDeviceState(deviceId: string, state: BinaryReader): DeviceState {
-  const version = state.u8();
-  if (version !== STATE_VERSION) {
-    throw new BinaryFormatError(`state format ${version}, expected ${STATE_VERSION}`);
-  }
-  const count = state.f64();
-  const tMin = state.f64();
-  const tMax = state.f64();
-  const tSum = state.f64();
-  const hMin = state.f64();
-  const hMax = state.f64();
-  const hSum = state.f64();
-  const bMin = state.f64();
-  const ok = state.f64();
-  const warn = state.f64();
-  const fail = state.f64();
-  const firstTs = state.f64();
-  const lastTs = state.f64();
-  state.f64(); // last offset: only the script needs it
-  const last = readLastReading(unpack(state.bytes()) as unknown[]);
-  // The watermarks that follow are the script's business.
-  return {
-    deviceId,
-    count,
-    firstTs,
-    lastTs,
-    temperature: { min: tMin, max: tMax, mean: tSum / count },
-    humidity: { min: hMin, max: hMax, mean: hSum / count },
-    battery: { min: bMin, last: last.battery },
-    status: { OK: ok, WARN: warn, FAIL: fail },
-    last,
-  };
-}
-
 /** Aggregates in Redis: the store of the analytics processor and the reader of the query API. */
 export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
   private readonly keys: KeySpace;
   private readonly windowTtlMs: number;
+  private readonly waitReplicas: number;
+  private readonly waitTimeoutMs: number;
 
   /** Connections known to hold the scripts; a (re)connection may not, so 'ready' forgets it. */
   private readonly loaded = new WeakSet<Redis>();
@@ -301,6 +204,37 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
   ) {
     this.keys = keySpace(options.keyPrefix);
     this.windowTtlMs = Math.round(options.windowTtlSeconds * 1000);
+    this.waitReplicas = options.waitReplicas ?? 0;
+    this.waitTimeoutMs = options.waitTimeoutMs ?? 1_000;
+    if (this.waitReplicas > 0 && isCluster(redis)) {
+      throw new RedisError('WAIT for replicas is for a standalone primary, not a cluster');
+    }
+  }
+
+  async watermarks(topicPartitions: readonly string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    if (topicPartitions.length === 0) return out;
+    const fields = topicPartitions.map((tp) => `w:${tp}`);
+    const values = await this.run(() => this.redis.hmget(this.keys.stats, ...fields), 'read the watermarks');
+    topicPartitions.forEach((tp, i) => {
+      const value = values[i];
+      out.set(tp, value == null ? -1 : Number(value));
+    });
+    return out;
+  }
+
+  async confirmDurable(): Promise<void> {
+    if (this.waitReplicas === 0) return;
+    // WAIT covers every write this connection made before it: the whole batch.
+    const acknowledged = await this.run(
+      () => (this.redis as Redis).wait(this.waitReplicas, this.waitTimeoutMs),
+      'wait for replicas',
+    );
+    if (acknowledged < this.waitReplicas) {
+      throw new RedisError(
+        `${acknowledged} of ${this.waitReplicas} replicas acknowledged the batch within ${this.waitTimeoutMs} ms: not durable, not acknowledged`,
+      );
+    }
   }
 
   /**
@@ -395,13 +329,10 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
     const [seconds, micros] = this.reply(replies, 0) as [string, string];
     const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     const windows: WindowState[] = [];
-    const expired: string[] = [];
     starts.forEach((bucketStart, i) => {
       const packed = this.reply(replies, i + 1) as Buffer | null;
-      if (packed == null) {
-        expired.push(bucketStart);
-        return;
-      }
+      // An expired bucket: the device script drops its index entry (readers never write).
+      if (packed == null) return;
       if (packed.length !== BUCKET_BYTES) {
         throw new RedisError(`window bucket ${bucketStart} of ${deviceId} has ${packed.length} bytes`);
       }
@@ -422,8 +353,6 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
         });
       }
     });
-    // Buckets expire on their own; their index entries are dropped when a reader meets them.
-    if (expired.length > 0) await this.run(() => this.redis.zrem(index, ...expired), 'prune window index');
     return windows.sort((a, b) => a.start - b.start);
   }
 
@@ -440,7 +369,10 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
 
   /**
    * Runs a batch's commands in one round trip: one pipeline on a standalone Redis; on a cluster,
-   * one pipeline per node that owns some of the commands' slots, all in parallel.
+   * one pipeline per node that owns some of the commands' slots, all in parallel. A cluster that
+   * moved a slot (MOVED), is moving it (ASK, TRYAGAIN) or is failing over (CLUSTERDOWN) gets the
+   * commands it refused again, on the node it names or after the slot map is refreshed: every
+   * script is idempotent, so a command sent twice applies once.
    */
   private async execute(commands: readonly Queued[], what: string): Promise<unknown[]> {
     const redis = this.redis;
@@ -451,48 +383,85 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
       this.clusterConnecting = undefined;
       if (redis.status === 'wait' || redis.status === 'end') await redis.connect();
     }, 'connect to the cluster');
-    const byNode = new Map<Redis, number[]>();
-    const masters = new Map(
-      redis.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, node]),
-    );
-    commands.forEach((command, i) => {
-      const owner = redis.slots[calculateSlot(command.key)]?.[0];
-      const node = owner === undefined ? undefined : masters.get(owner);
-      if (node === undefined) throw new RedisError(`no cluster node owns the slot of ${command.key}`);
-      const indices = byNode.get(node);
-      if (indices === undefined) byNode.set(node, [i]);
-      else indices.push(i);
-    });
     const out: unknown[] = new Array(commands.length);
-    await Promise.all(
-      [...byNode].map(async ([node, indices]) => {
-        const replies = await this.executeOn(
-          node,
-          indices.map((i) => commands[i] as Queued),
-          what,
+    let pending = commands.map((_, i) => i);
+    for (let attempt = 1; ; attempt++) {
+      const masters = new Map(
+        redis.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, node]),
+      );
+      const byNode = new Map<Redis, number[]>();
+      for (const i of pending) {
+        const owner = redis.slots[calculateSlot((commands[i] as Queued).key)]?.[0];
+        const node = owner === undefined ? undefined : masters.get(owner);
+        if (node === undefined) throw new RedisError(`no cluster node owns the slot of ${commands[i]?.key}`);
+        const indices = byNode.get(node);
+        if (indices === undefined) byNode.set(node, [i]);
+        else indices.push(i);
+      }
+      const again: number[] = [];
+      const settle = (index: number, reply: unknown, asked?: Redirect[]) => {
+        if (!(reply instanceof Redirect)) out[index] = reply;
+        else if (asked && reply.kind === 'ASK' && reply.address !== undefined && masters.has(reply.address))
+          asked.push(reply.withIndex(index));
+        else again.push(index);
+      };
+      const asked: Redirect[] = [];
+      await Promise.all(
+        [...byNode].map(async ([node, indices]) => {
+          const replies = await this.executeOn(
+            node,
+            indices.map((i) => commands[i] as Queued),
+            what,
+          );
+          indices.forEach((index, j) => {
+            settle(index, replies[j], asked);
+          });
+        }),
+      );
+      // ASK: the slot is migrating and these keys are already on the importing node.
+      await Promise.all(
+        asked.map(async (redirect) => {
+          const node = masters.get(redirect.address as string) as Redis;
+          const [reply] = await this.executeOn(node, [commands[redirect.index] as Queued], what, true);
+          settle(redirect.index, reply);
+        }),
+      );
+      if (again.length === 0) return out;
+      if (attempt === MAX_REDIRECTS) {
+        throw new RedisError(
+          `the cluster still redirected ${again.length} commands after ${attempt} attempts`,
         );
-        indices.forEach((commandIndex, j) => {
-          out[commandIndex] = replies[j];
-        });
-      }),
-    );
-    return out;
+      }
+      await new Promise<void>((resolve) => redis.refreshSlotsCache(() => resolve()));
+      await new Promise((resolve) => setTimeout(resolve, 25 * attempt));
+      pending = again;
+    }
   }
 
   /**
    * One connection's share of a batch, each command written as soon as it is built with no wait in
    * between: Redis executes the first on its own core while this one packs the next. Still a
-   * single wait for replies. The scripts ride along on a connection's first batch.
+   * single wait for replies. The scripts ride along on a connection's first batch. A cluster
+   * node's redirection comes back as a Redirect for `execute` to follow.
    */
-  private async executeOn(client: Redis, commands: readonly Queued[], what: string): Promise<unknown[]> {
+  private async executeOn(
+    client: Redis,
+    commands: readonly Queued[],
+    what: string,
+    asking = false,
+  ): Promise<unknown[]> {
     this.watch(client);
     const preload = this.loaded.has(client) ? 0 : 2;
     const pending: Promise<unknown>[] = [];
     let missing = false;
     commands.forEach((command, i) => {
       const pipeline = client.pipeline();
-      const skip = i === 0 ? preload : 0;
+      let skip = i === 0 ? preload : 0;
       if (skip > 0) pipeline.script('LOAD', APPLY_DEVICES_LUA).script('LOAD', APPLY_STATS_LUA);
+      if (asking) {
+        pipeline.asking();
+        skip++;
+      }
       command.add(pipeline);
       // Each reply is turned into outcomes while Redis still works on the next commands.
       pending.push(
@@ -501,6 +470,9 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
             missing = true;
             return undefined;
           }
+          const failed = replies?.[skip]?.[0];
+          const redirect = failed ? Redirect.of(failed.message) : undefined;
+          if (redirect !== undefined && this.redis.isCluster) return redirect;
           const reply = this.reply(replies, skip);
           return command.parse ? command.parse(reply) : reply;
         }),
@@ -558,6 +530,8 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
     const add = (pipeline: Pipeline) => {
       const keys: string[] = [];
       const out = this.writer;
+      // Whatever an earlier call that threw midway left in the writer is not this call's.
+      out.reset();
       for (const delta of deltas) {
         const id = delta.deviceId;
         const buckets = bucketsOf(delta.windows);
@@ -588,7 +562,9 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
         throw new RedisError(`the device script answered unreadably: ${(cause as Error).message}`, { cause });
       }
       const states: DeviceState[] = [];
-      for (const outcome of outcomes) if (outcome.kind !== 'partial') states.push(outcome.state);
+      for (const outcome of outcomes) {
+        if (outcome.kind === 'applied' || outcome.kind === 'duplicate') states.push(outcome.state);
+      }
       if (states.length > 0) deliver(states);
       return outcomes;
     };
@@ -613,6 +589,7 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
 
   private deviceOutcome(delta: DeviceDelta, answer: BinaryReader): DeviceOutcome {
     const code = answer.u8();
+    if (code === UNREADABLE) return { kind: 'unreadable', error: answer.string() };
     if (code === PARTIAL) {
       const segments = answer.u16();
       if (segments !== delta.segments.length) {

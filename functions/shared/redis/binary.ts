@@ -1,18 +1,29 @@
 /**
  * Big-endian binary records, read and written in Lua by Redis's `struct` library: doubles travel
  * as IEEE 754 (exact), fixed fields need no tables in Lua, and a script reads a value with one
- * `struct.unpack` instead of building a table per MessagePack array. A record may embed a
- * MessagePack value (`packed`), opaque to Lua.
+ * `struct.unpack` instead of building a table per value.
  */
-import { MessagePackWriter, type Packable } from './msgpack';
 
-export class BinaryWriter extends MessagePackWriter {
-  constructor() {
-    super(4_096);
+/**
+ * Writes into one buffer that grows as needed. Every length is checked before anything is
+ * written, and `reset()` drops whatever a failed write left behind: a writer reused across calls
+ * never carries one call's bytes into the next.
+ */
+export class BinaryWriter {
+  private buffer = Buffer.allocUnsafe(4_096);
+  private length = 0;
+
+  private ensure(extra: number): void {
+    if (this.length + extra <= this.buffer.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + extra));
+    this.buffer.copy(next, 0, 0, this.length);
+    this.buffer = next;
   }
 
   u8(value: number): this {
-    this.byte(value);
+    if (!(value >= 0 && value <= 0xff)) throw new RangeError(`${value} does not fit 8 bits`);
+    this.ensure(1);
+    this.buffer[this.length++] = value;
     return this;
   }
 
@@ -40,21 +51,26 @@ export class BinaryWriter extends MessagePackWriter {
     return this;
   }
 
-  /** A u16 byte length, then `value` as MessagePack, written in place. */
-  packed(value: Packable): this {
+  /** A u16 byte length, then what `write` writes, in place. */
+  sized(write: (out: this) => void): this {
     this.ensure(2);
     const at = this.length;
     this.length += 2;
-    this.write(value);
+    write(this);
     const size = this.length - at - 2;
-    if (size > 0xffff) throw new RangeError(`${size} bytes of MessagePack do not fit a 16-bit length`);
+    if (size > 0xffff) throw new RangeError(`${size} bytes do not fit a 16-bit length`);
     this.buffer.writeUInt16BE(size, at);
     return this;
   }
 
+  /** Forgets everything written since the last take. */
+  reset(): void {
+    this.length = 0;
+  }
+
   /** The bytes written, copied out so that the writer can be reused. */
   take(): Buffer {
-    const out = Buffer.from(this.written());
+    const out = Buffer.from(this.buffer.subarray(0, this.length));
     this.length = 0;
     return out;
   }

@@ -11,18 +11,52 @@ import { QUARANTINE_REASONS } from '../../analytics/telemetry';
  * above the watermark, skips it when the whole range lies at or below it, and otherwise
  * answers PARTIAL with the watermarks so that the caller recomputes the delta from the
  * records above them. Numbers travel and rest as IEEE 754 doubles, which keep sums exact.
+ *
+ * One device never sinks another: every stored value a device's update needs is read and checked
+ * before anything of that device is written, so a device whose state cannot be read answers
+ * UNREADABLE and is left as it was, while the devices around it are applied.
  */
 
 /**
- * A device's state, the value of its device key, a binary record (see binary.ts):
- * u8 format version (STATE_VERSION); 14 doubles: count, temperature min/max/sum, humidity
- * min/max/sum, battery min, OK/WARN/FAIL counts, first ts, last ts, last offset; the last reading
- * (u16 length + MessagePack [ts, temperature, humidity, battery, status, [lat, lon] or [], firmware],
- * opaque to Lua); u16 W, then W watermarks (u16 length + topic-partition, double offset).
+ * The numbers of a device's state, in stored order, with how a delta merges into each. `last`
+ * fields follow the reading with the greatest (lastTs, lastOffset). TypeScript writes deltas and
+ * reads states in this order; the Lua below is generated from it, so the two cannot drift apart.
  */
-export const STATE_VERSION = 1;
-export const STATE_NUMBERS = 14;
-const STATE_FORMAT = `>B${'d'.repeat(STATE_NUMBERS)}Hc0H`;
+export const STATE_NUMBERS = [
+  ['count', 'sum'],
+  ['temperatureMin', 'min'],
+  ['temperatureMax', 'max'],
+  ['temperatureSum', 'sum'],
+  ['humidityMin', 'min'],
+  ['humidityMax', 'max'],
+  ['humiditySum', 'sum'],
+  ['batteryMin', 'min'],
+  ['statusOk', 'sum'],
+  ['statusWarn', 'sum'],
+  ['statusFail', 'sum'],
+  ['firstTs', 'min'],
+  ['lastTs', 'last'],
+  ['lastOffset', 'last'],
+] as const;
+export type StateNumber = (typeof STATE_NUMBERS)[number][0];
+
+/**
+ * A device's state, the value of its device key, a binary record (see binary.ts):
+ * u8 format version; the STATE_NUMBERS as doubles; the last reading (u16 length + LAST_READING);
+ * u16 W, then W watermarks (u16 length + topic-partition, double offset).
+ * Format 1 held the last reading as MessagePack; scripts and readers still read it, and a script
+ * rewrites a format-1 state as format 2 when it next updates the device (migration on write).
+ */
+export const STATE_VERSION = 2;
+export const STATE_VERSION_MESSAGEPACK_LAST = 1;
+const STATE_FORMAT = `>B${'d'.repeat(STATE_NUMBERS.length)}Hc0H`;
+
+/**
+ * The last reading: doubles ts, temperature, humidity, battery; u8 status (STATUS_CODES);
+ * u8 1 when it has a location, then doubles lat and lon (0 without one); u16 length + firmware.
+ */
+export const LAST_READING_FORMAT = '>ddddBBddHc0';
+export const STATUS_CODES = { OK: 0, WARN: 1, FAIL: 2 } as const;
 
 /**
  * Minute windows rest in buckets of ten: one key per device and ten minutes holding a header
@@ -41,6 +75,8 @@ export const BUCKET_MS = BUCKET.minutes * 60_000;
 export const BUCKET_HEADER_BYTES = 8;
 export const MINUTE_BYTES = BUCKET.stride * 8;
 export const BUCKET_BYTES = BUCKET_HEADER_BYTES + BUCKET.minutes * MINUTE_BYTES;
+/** A minute of a delta: u8 minute in the bucket, doubles count, min, max, sum. */
+const MINUTE_DELTA_BYTES = 1 + 4 * 8;
 /** How late a bucket's key may expire after its last window has: a tenth of the TTL, at most 10 minutes. */
 export function expirySlackMs(ttlMs: number): number {
   return Math.min(600_000, Math.floor(ttlMs / 10));
@@ -49,6 +85,19 @@ export function expirySlackMs(ttlMs: number): number {
 export const APPLIED = 0;
 export const DUPLICATE = 1;
 export const PARTIAL = 2;
+export const UNREADABLE = 3;
+
+// Lua indexes of a state (and of a delta, which has the same shape): [1] is the format byte.
+const at = (name: StateNumber) => STATE_NUMBERS.findIndex(([n]) => n === name) + 2;
+const LUA_INDEXES = STATE_NUMBERS.map(([name]) => `local I_${name} = ${at(name)}`).join('\n');
+const I_LAST = STATE_NUMBERS.length + 2;
+const LUA_MERGE = STATE_NUMBERS.filter(([, rule]) => rule !== 'last')
+  .map(([name, rule]) => {
+    const i = `I_${name}`;
+    return rule === 'sum' ? `  d[${i}] = d[${i}] + c[${i}]` : `  d[${i}] = ${rule}(d[${i}], c[${i}])`;
+  })
+  .join('\n');
+const LUA_STATE_VALUES = STATE_NUMBERS.map(([name]) => `d[I_${name}]`).join(', ');
 
 /**
  * Applies the deltas of several devices, each atomically and exactly once. A call carries the
@@ -56,12 +105,14 @@ export const PARTIAL = 2;
  *
  * KEYS, per device in ARGV[1]'s order: state, window index, then one key per bucket of its delta.
  * ARGV[1]: the deltas, binary, one after the other: u16 S, S segments (u16 length +
- *   topic-partition, double min offset, double max offset); 14 doubles as in the state (count ...
- *   last offset); the last reading (u16 length + bytes); u16 B, B buckets (double start, u8 M,
- *   M minutes: u8 minute in the bucket, doubles count, min, max, sum).
+ *   topic-partition, double min offset, double max offset); u8 0, then the STATE_NUMBERS as doubles
+ *   and the last reading (u16 length + LAST_READING), shaped as a state; u16 B, B buckets (double
+ *   start, u8 M, M minutes: u8 minute in the bucket, doubles count, min, max, sum).
  * ARGV[2]: window TTL in ms. ARGV[3]: the number of devices. ARGV[4]: expiry slack in ms.
  * Returns, per device, u8 code then: APPLIED or DUPLICATE, u32 length + the stored state (length 0
- * for none); PARTIAL, u16 S + the watermark (double, -1 for none) of each segment.
+ * for none); PARTIAL, u16 S + the watermark (double, -1 for none) of each segment; UNREADABLE,
+ * u16 length + why.
+ * A refused first write (OOM under noeviction) fails the whole call before it has written anything.
  */
 export const APPLY_DEVICES_LUA = `
 local A, ttl, devices, slack = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -71,9 +122,155 @@ local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local keep = ttl + slack
 local EMPTY = string.rep('\\0', ${MINUTE_BYTES})
+local STATUS = {OK = ${STATUS_CODES.OK}, WARN = ${STATUS_CODES.WARN}, FAIL = ${STATUS_CODES.FAIL}}
+${LUA_INDEXES}
+local I_last = ${I_LAST}
 local out, o = {}, 0
+local function emit(s)
+  o = o + 1
+  out[o] = s
+end
+
+-- Format 1 kept the last reading as MessagePack [ts, t, h, b, status, [lat, lon] or [], firmware].
+local function last_from_v1(packed)
+  local r = cmsgpack.unpack(packed)
+  local loc = r[6]
+  local has = type(loc) == 'table' and #loc == 2
+  local status = STATUS[r[5]]
+  if status == nil then error('last reading has status ' .. tostring(r[5])) end
+  return pk('${LAST_READING_FORMAT}', r[1], r[2], r[3], r[4], status, has and 1 or 0,
+    has and loc[1] or 0, has and loc[2] or 0, #r[7], r[7])
+end
+
+-- A stored state as a table shaped like a delta, and its watermarks. Raises on anything unreadable.
+local function decode_state(raw)
+  local version = string.byte(raw, 1)
+  if version ~= ${STATE_VERSION} and version ~= ${STATE_VERSION_MESSAGEPACK_LAST} then
+    error('format ' .. tostring(version) .. ' is not one this script reads')
+  end
+  local c = {up('${STATE_FORMAT}', raw)}
+  local wm, q = {}, c[I_last + 2]
+  for _ = 1, c[I_last + 1] do
+    local tp, off
+    tp, off, q = up('>Hc0d', raw, q)
+    wm[tp] = off
+  end
+  if q ~= #raw + 1 then error((#raw + 1 - q) .. ' bytes after the watermarks') end
+  if version == ${STATE_VERSION_MESSAGEPACK_LAST} then c[I_last] = last_from_v1(c[I_last]) end
+  return c, wm
+end
+
+-- The stored state, or nil for none; a string says why it cannot be read.
+local function read_state(skey)
+  local raw = redis.pcall('GET', skey)
+  if type(raw) == 'table' then return nil, nil, nil, 'device state ' .. skey .. ': ' .. tostring(raw.err) end
+  if not raw then return false end
+  local ok, c, wm = pcall(decode_state, raw)
+  if not ok then return nil, nil, nil, 'device state ' .. skey .. ' is unreadable: ' .. tostring(c) end
+  return raw, c, wm
+end
+
+-- APPLY, DUPLICATE or PARTIAL for a delta's segments against the watermarks.
+local function decide(segs, wm)
+  local fresh, stale, S = 0, 0, #segs
+  for s = 1, S do
+    local w = wm[segs[s][1]] or -1
+    if w < segs[s][2] then fresh = fresh + 1 elseif w >= segs[s][3] then stale = stale + 1 end
+  end
+  if fresh < S and stale < S then return ${PARTIAL} end
+  if S == 0 or stale == S then return ${DUPLICATE} end
+  return ${APPLIED}
+end
+
+-- The delta d becomes the merged state.
+local function merge(d, c)
+${LUA_MERGE}
+  if d[I_lastTs] < c[I_lastTs] or (d[I_lastTs] == c[I_lastTs] and d[I_lastOffset] <= c[I_lastOffset]) then
+    d[I_lastTs], d[I_lastOffset], d[I_last] = c[I_lastTs], c[I_lastOffset], c[I_last]
+  end
+end
+
+-- Every bucket of the delta, read and checked before anything is written.
+local function read_buckets(base, B, q)
+  local list = {}
+  for b = 1, B do
+    local start, M
+    start, M, q = up('>dB', A, q)
+    local key = KEYS[base + b]
+    local w = redis.pcall('GET', key)
+    if type(w) == 'table' then return nil, 'window bucket ' .. key .. ': ' .. tostring(w.err) end
+    if w and #w ~= ${BUCKET_BYTES} then
+      return nil, 'window bucket ' .. key .. ' has ' .. #w .. ' bytes, not ${BUCKET_BYTES}'
+    end
+    list[b] = {key, start, M, q, w}
+    q = q + M * ${MINUTE_DELTA_BYTES}
+  end
+  return list
+end
+
+-- Drops the index's two oldest entries whose bucket has expired: the index stays as small as its buckets.
+local function prune(ikey, bucket_key)
+  local base = string.match(bucket_key, '^(.*:)[^:]+$')
+  local oldest = redis.call('ZRANGE', ikey, 0, 1)
+  for i = 1, #oldest do
+    if redis.call('EXISTS', base .. oldest[i]) == 0 then redis.call('ZREM', ikey, oldest[i]) end
+  end
+end
+
+local function write_buckets(ikey, list)
+  local refreshed, created = nil, false
+  for b = 1, #list do
+    local key, start, M, q, w = list[b][1], list[b][2], list[b][3], list[b][4], list[b][5]
+    if not w then
+      local expires = now + keep
+      local slots = {}
+      for m = 1, ${BUCKET.minutes} do slots[m] = EMPTY end
+      for _ = 1, M do
+        local minute, wc, wmin, wmax, wsum
+        minute, wc, wmin, wmax, wsum, q = up('>Bdddd', A, q)
+        slots[minute + 1] = pk('>ddddd', wc, wmin, wmax, wsum, now + ttl)
+      end
+      redis.call('SET', key, pk('>d', expires) .. table.concat(slots), 'PX', keep)
+      created, refreshed = true, expires
+    else
+      for _ = 1, M do
+        local minute, wc, wmin, wmax, wsum
+        minute, wc, wmin, wmax, wsum, q = up('>Bdddd', A, q)
+        local at = ${BUCKET_HEADER_BYTES} + minute * ${MINUTE_BYTES}
+        local oc, omin, omax, osum, oexpires = up('>ddddd', w, at + 1)
+        -- A minute past its expiry is gone for readers; new readings start it afresh.
+        if oc > 0 and oexpires > now then
+          wc, wmin, wmax, wsum = wc + oc, min(wmin, omin), max(wmax, omax), wsum + osum
+        end
+        redis.call('SETRANGE', key, at, pk('>ddddd', wc, wmin, wmax, wsum, now + ttl))
+      end
+      -- The key must outlive the window just updated: refresh it once it would not.
+      if up('>d', w, 1) < now + ttl then
+        local expires = now + keep
+        redis.call('SETRANGE', key, 0, pk('>d', expires))
+        redis.call('PEXPIREAT', key, expires)
+        refreshed = expires
+      end
+    end
+  end
+  -- Once every bucket of the delta exists: a new bucket is when older ones may have expired.
+  if created then prune(ikey, list[1][1]) end
+  -- The index outlives every bucket it lists: it expires when the latest refreshed one does.
+  if refreshed then redis.call('PEXPIREAT', ikey, refreshed) end
+end
+
+local function encode_state(d, wm)
+  local parts, W = {}, 0
+  for tp, off in pairs(wm) do
+    W = W + 1
+    parts[W + 1] = pk('>Hc0d', #tp, tp, off)
+  end
+  parts[1] = pk('${STATE_FORMAT}', ${STATE_VERSION}, ${LUA_STATE_VALUES}, #d[I_last], d[I_last], W)
+  return table.concat(parts)
+end
+
 local k, p = 0, 1
-for i = 1, devices do
+for _ = 1, devices do
   local skey, ikey = KEYS[k + 1], KEYS[k + 2]
   local S
   S, p = up('>H', A, p)
@@ -83,128 +280,56 @@ for i = 1, devices do
     tp, lo, hi, p = up('>Hc0dd', A, p)
     segs[s] = {tp, lo, hi}
   end
-  local n, tmin, tmax, tsum, hmin, hmax, hsum, bmin, ok, warn, fail, fts, lts, lo, last
-  n, tmin, tmax, tsum, hmin, hmax, hsum, bmin, ok, warn, fail, fts, lts, lo, last, p = up('>${'d'.repeat(14)}Hc0', A, p)
+  local d = {up('>B${'d'.repeat(STATE_NUMBERS.length)}Hc0', A, p)}
+  p = d[I_last + 1]
   local B
   B, p = up('>H', A, p)
   local bpos = p
-  for b = 1, B do
-    local _, M
+  for _ = 1, B do
+    local M
     _, M, p = up('>dB', A, p)
-    p = p + M * ${1 + 4 * 8}
+    p = p + M * ${MINUTE_DELTA_BYTES}
   end
+  if p > #A + 1 then return redis.error_reply('the deltas are truncated') end
   local base = k + 2
   k = base + B
 
-  local raw = redis.call('GET', skey)
-  local wm = {}
-  local c = nil
-  if raw then
-    if string.byte(raw, 1) ~= ${STATE_VERSION} then
-      return redis.error_reply('device state ' .. skey .. ' is not in format ${STATE_VERSION}')
-    end
-    c = {up('${STATE_FORMAT}', raw)}
-    local q = c[${STATE_NUMBERS + 4}]
-    for w = 1, c[${STATE_NUMBERS + 3}] do
-      local tp, off
-      tp, off, q = up('>Hc0d', raw, q)
-      wm[tp] = off
-    end
+  local raw, c, wm, why = read_state(skey)
+  local code = why and ${UNREADABLE} or decide(segs, wm or {})
+  if code == ${APPLIED} and d[I_count] == 0 then code = ${DUPLICATE} end
+  local list
+  if code == ${APPLIED} then
+    list, why = read_buckets(base, B, bpos)
+    if not list then code = ${UNREADABLE} end
   end
-  local fresh, stale = 0, 0
-  for s = 1, S do
-    local seg = segs[s]
-    local w = wm[seg[1]] or -1
-    if w < seg[2] then fresh = fresh + 1 elseif w >= seg[3] then stale = stale + 1 end
-  end
-  if fresh < S and stale < S then
-    o = o + 1
-    out[o] = pk('>BH', ${PARTIAL}, S)
-    for s = 1, S do
-      o = o + 1
-      out[o] = pk('>d', wm[segs[s][1]] or -1)
-    end
-  elseif S == 0 or stale == S or n == 0 then
-    o = o + 1
-    out[o] = pk('>BI4', ${DUPLICATE}, raw and #raw or 0)
-    if raw then
-      o = o + 1
-      out[o] = raw
-    end
-  else
-    if c then
-      n = n + c[2]
-      tmin = min(tmin, c[3])
-      tmax = max(tmax, c[4])
-      tsum = tsum + c[5]
-      hmin = min(hmin, c[6])
-      hmax = max(hmax, c[7])
-      hsum = hsum + c[8]
-      bmin = min(bmin, c[9])
-      ok = ok + c[10]
-      warn = warn + c[11]
-      fail = fail + c[12]
-      fts = min(fts, c[13])
-      if lts < c[14] or (lts == c[14] and lo <= c[15]) then lts, lo, last = c[14], c[15], c[16] end
-    end
-    for s = 1, S do wm[segs[s][1]] = segs[s][3] end
-    local parts, W = {}, 0
-    for tp, off in pairs(wm) do
-      W = W + 1
-      parts[W + 1] = pk('>Hc0d', #tp, tp, off)
-    end
-    parts[1] = pk('${STATE_FORMAT}', ${STATE_VERSION}, n, tmin, tmax, tsum, hmin, hmax, hsum, bmin, ok, warn, fail, fts, lts, lo, #last, last, W)
-    local packed = table.concat(parts)
-    redis.call('SET', skey, packed)
-
-    local q = bpos
-    local refreshed = nil
-    for b = 1, B do
-      local start, M
-      start, M, q = up('>dB', A, q)
-      local key = KEYS[base + b]
-      local w = redis.call('GET', key)
-      if not w then
-        local expires = now + keep
-        local slots = {}
-        for m = 1, ${BUCKET.minutes} do slots[m] = EMPTY end
-        for m = 1, M do
-          local minute, wc, wmin, wmax, wsum
-          minute, wc, wmin, wmax, wsum, q = up('>Bdddd', A, q)
-          slots[minute + 1] = pk('>ddddd', wc, wmin, wmax, wsum, now + ttl)
-        end
-        redis.call('SET', key, pk('>d', expires) .. table.concat(slots), 'PX', keep)
-        redis.call('ZADD', ikey, start, start)
-        refreshed = expires
-      elseif #w ~= ${BUCKET_BYTES} then
-        return redis.error_reply('window bucket ' .. key .. ' has ' .. #w .. ' bytes, not ${BUCKET_BYTES}')
-      else
-        for m = 1, M do
-          local minute, wc, wmin, wmax, wsum
-          minute, wc, wmin, wmax, wsum, q = up('>Bdddd', A, q)
-          local at = ${BUCKET_HEADER_BYTES} + minute * ${MINUTE_BYTES}
-          local oc, omin, omax, osum, oexpires = up('>ddddd', w, at + 1)
-          -- A minute past its expiry is gone for readers; new readings start it afresh.
-          if oc > 0 and oexpires > now then
-            wc, wmin, wmax, wsum = wc + oc, min(wmin, omin), max(wmax, omax), wsum + osum
-          end
-          redis.call('SETRANGE', key, at, pk('>ddddd', wc, wmin, wmax, wsum, now + ttl))
-        end
-        -- The key must outlive the window just updated: refresh it once it would not.
-        if up('>d', w, 1) < now + ttl then
-          local expires = now + keep
-          redis.call('SETRANGE', key, 0, pk('>d', expires))
-          redis.call('PEXPIREAT', key, expires)
-          refreshed = expires
-        end
+  if code == ${APPLIED} then
+    -- Indexing first: the one write that can meet a key of the wrong type, before any other write.
+    for b = 1, #list do
+      local added = redis.pcall('ZADD', ikey, list[b][2], list[b][2])
+      if type(added) == 'table' then
+        if string.find(tostring(added.err), '^OOM') then return redis.error_reply(added.err) end
+        code, why = ${UNREADABLE}, 'window index ' .. ikey .. ': ' .. tostring(added.err)
+        break
       end
     end
-    -- The index outlives every bucket it lists: it expires when the latest refreshed one does.
-    if refreshed then redis.call('PEXPIREAT', ikey, refreshed) end
-    o = o + 1
-    out[o] = pk('>BI4', ${APPLIED}, #packed)
-    o = o + 1
-    out[o] = packed
+  end
+  if code == ${UNREADABLE} then
+    emit(pk('>BHc0', ${UNREADABLE}, #why, why))
+  elseif code == ${PARTIAL} then
+    emit(pk('>BH', ${PARTIAL}, S))
+    for s = 1, S do emit(pk('>d', wm[segs[s][1]] or -1)) end
+  elseif code == ${DUPLICATE} then
+    emit(pk('>BI4', ${DUPLICATE}, raw and #raw or 0))
+    if raw then emit(raw) end
+  else
+    if c then merge(d, c) end
+    wm = wm or {}
+    for s = 1, S do wm[segs[s][1]] = segs[s][3] end
+    local packed = encode_state(d, wm)
+    redis.call('SET', skey, packed)
+    write_buckets(ikey, list)
+    emit(pk('>BI4', ${APPLIED}, #packed))
+    emit(packed)
   end
 end
 return table.concat(out)

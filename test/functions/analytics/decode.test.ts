@@ -20,7 +20,7 @@ function source(value: Buffer | null): SourceRecord {
 }
 
 function classify(value: Buffer | null) {
-  return classifyRecord(source(value), registry, NOW);
+  return classifyRecord(source(value), registry);
 }
 
 /** Encodes with avsc but without validation, so out-of-range values reach the processor as devices send them. */

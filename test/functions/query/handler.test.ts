@@ -46,7 +46,7 @@ async function seed(ttlSeconds = 3600, batch: readonly PlacedReading[] = reading
   const store = new RedisAnalyticsStore(redis, { keyPrefix: 'surge', windowTtlSeconds: ttlSeconds });
   const classified = parseMskEvent(
     buildMskEvent(batch.map((p) => telemetryRecord(p.reading, { offset: p.offset, partition: p.partition }))),
-  ).map((record) => classifyRecord(record, registry, Date.now()));
+  ).map((record) => classifyRecord(record, registry));
   const accepted = classified.flatMap((c) => (c.accepted ? [c] : []));
   const devices = [...new Set(accepted.map((c) => c.reading.deviceId))].map((id) =>
     deviceDelta(
@@ -225,7 +225,14 @@ describe('query handler', () => {
       body: {
         devices: 2,
         records: 5,
-        quarantined: { NULL_VALUE: 0, BAD_MAGIC: 0, UNKNOWN_SCHEMA: 0, DECODE_ERROR: 0, INVALID: 0 },
+        quarantined: {
+          NULL_VALUE: 0,
+          BAD_MAGIC: 0,
+          UNKNOWN_SCHEMA: 0,
+          DECODE_ERROR: 0,
+          INVALID: 0,
+          STATE_UNREADABLE: 0,
+        },
       },
     });
   });

@@ -25,6 +25,7 @@ const settings: KafkaSettings = {
   auth: 'none',
   idempotent: false,
   compression: 'none',
+  maxMessageBytes: 1_048_576,
 };
 
 function recordingPublisher(): { publisher: KafkaPublisher; requests: string[] } {

@@ -1,0 +1,188 @@
+import { type DeviceDelta, WINDOW_MS, type WindowDelta } from '../../analytics/aggregate';
+import type { Status } from '../../analytics/telemetry';
+import { RedisError } from '../errors';
+import type { DeviceState } from '../model';
+import { BinaryFormatError, BinaryReader, type BinaryWriter } from './binary';
+import { unpack } from './msgpack';
+import {
+  BUCKET_MS,
+  STATE_NUMBERS,
+  STATE_VERSION,
+  STATE_VERSION_MESSAGEPACK_LAST,
+  STATUS_CODES,
+  type StateNumber,
+} from './scripts';
+
+/**
+ * The device script's binary layouts on the TypeScript side (see scripts.ts): deltas as the script
+ * reads them, and stored states as readers see them, in both formats the script accepts.
+ */
+
+const STATUS_BY_CODE: readonly Status[] = (Object.keys(STATUS_CODES) as Status[]).sort(
+  (a, b) => STATUS_CODES[a] - STATUS_CODES[b],
+);
+
+/** A delta's minute windows grouped by the bucket (see BUCKET in scripts.ts) they rest in. */
+export function bucketsOf(windows: readonly WindowDelta[]): Map<number, WindowDelta[]> {
+  const byStart = new Map<number, WindowDelta[]>();
+  for (const w of windows) {
+    const start = Math.floor(w.start / BUCKET_MS) * BUCKET_MS;
+    const bucket = byStart.get(start);
+    if (bucket === undefined) byStart.set(start, [w]);
+    else bucket.push(w);
+  }
+  return byStart;
+}
+
+function deltaNumber(delta: DeviceDelta, name: StateNumber): number {
+  switch (name) {
+    case 'count':
+      return delta.count;
+    case 'temperatureMin':
+      return delta.temperature.min;
+    case 'temperatureMax':
+      return delta.temperature.max;
+    case 'temperatureSum':
+      return delta.temperature.sum;
+    case 'humidityMin':
+      return delta.humidity.min;
+    case 'humidityMax':
+      return delta.humidity.max;
+    case 'humiditySum':
+      return delta.humidity.sum;
+    case 'batteryMin':
+      return delta.batteryMin;
+    case 'statusOk':
+      return delta.status.OK;
+    case 'statusWarn':
+      return delta.status.WARN;
+    case 'statusFail':
+      return delta.status.FAIL;
+    case 'firstTs':
+      return delta.firstTs;
+    case 'lastTs':
+      return delta.lastTs;
+    case 'lastOffset':
+      return delta.lastOffset;
+  }
+}
+
+/** The last reading in LAST_READING_FORMAT, behind a u16 length. */
+function writeLastReading(out: BinaryWriter, last: DeviceState['last']): void {
+  out.sized((o) => {
+    o.f64(last.ts).f64(last.temperature).f64(last.humidity).f64(last.battery).u8(STATUS_CODES[last.status]);
+    if (last.location === null) o.u8(0).f64(0).f64(0);
+    else o.u8(1).f64(last.location.lat).f64(last.location.lon);
+    o.string(last.firmware);
+  });
+}
+
+/** Appends a delta in the device script's binary layout (see APPLY_DEVICES_LUA). */
+export function writeDelta(out: BinaryWriter, delta: DeviceDelta, buckets: Map<number, WindowDelta[]>): void {
+  out.u16(delta.segments.length);
+  for (const segment of delta.segments) {
+    out.string(segment.topicPartition).f64(segment.minOffset).f64(segment.maxOffset);
+  }
+  out.u8(0);
+  for (const [name] of STATE_NUMBERS) out.f64(deltaNumber(delta, name));
+  writeLastReading(out, delta.last);
+  out.u16(buckets.size);
+  for (const [start, minutes] of buckets) {
+    out.f64(start).u8(minutes.length);
+    for (const w of minutes) {
+      out
+        .u8((w.start - start) / WINDOW_MS)
+        .f64(w.count)
+        .f64(w.min)
+        .f64(w.max)
+        .f64(w.sum);
+    }
+  }
+}
+
+function readLastReading(reader: BinaryReader): DeviceState['last'] {
+  const ts = reader.f64();
+  const temperature = reader.f64();
+  const humidity = reader.f64();
+  const battery = reader.f64();
+  const status = STATUS_BY_CODE[reader.u8()];
+  if (status === undefined) throw new BinaryFormatError('unknown status code');
+  const hasLocation = reader.u8() === 1;
+  const lat = reader.f64();
+  const lon = reader.f64();
+  const firmware = reader.string();
+  return {
+    ts,
+    temperature,
+    humidity,
+    battery,
+    status,
+    location: hasLocation ? { lat, lon } : null,
+    firmware,
+  };
+}
+
+/** Format 1: [ts, temperature, humidity, battery, status, [lat, lon] or [], firmware] as MessagePack. */
+function readMessagePackLastReading(bytes: Buffer): DeviceState['last'] {
+  const [ts, temperature, humidity, battery, status, location, firmware] = unpack(bytes) as [
+    number,
+    number,
+    number,
+    number,
+    Status,
+    [number, number] | [],
+    string,
+  ];
+  return {
+    ts,
+    temperature,
+    humidity,
+    battery,
+    status,
+    location: location.length === 2 ? { lat: location[0], lon: location[1] } : null,
+    firmware,
+  };
+}
+
+function readDeviceState(deviceId: string, state: BinaryReader): DeviceState {
+  const version = state.u8();
+  if (version !== STATE_VERSION && version !== STATE_VERSION_MESSAGEPACK_LAST) {
+    throw new BinaryFormatError(`state format ${version}, expected ${STATE_VERSION}`);
+  }
+  const n = {} as Record<StateNumber, number>;
+  for (const [name] of STATE_NUMBERS) n[name] = state.f64();
+  const lastBytes = state.bytes();
+  const last =
+    version === STATE_VERSION
+      ? readLastReading(new BinaryReader(lastBytes))
+      : readMessagePackLastReading(lastBytes);
+  // The watermarks that follow are the script's business.
+  const count = n.count;
+  return {
+    deviceId,
+    count,
+    firstTs: n.firstTs,
+    lastTs: n.lastTs,
+    temperature: { min: n.temperatureMin, max: n.temperatureMax, mean: n.temperatureSum / count },
+    humidity: { min: n.humidityMin, max: n.humidityMax, mean: n.humiditySum / count },
+    battery: { min: n.batteryMin, last: last.battery },
+    status: { OK: n.statusOk, WARN: n.statusWarn, FAIL: n.statusFail },
+    last,
+  };
+}
+
+/** A device's stored state (see STATE_VERSION in scripts.ts) as readers see it. */
+export function parseDeviceState(
+  deviceId: string,
+  stored: Buffer | null | undefined,
+): DeviceState | undefined {
+  if (stored == null) return undefined;
+  try {
+    return readDeviceState(deviceId, new BinaryReader(stored));
+  } catch (cause) {
+    if (cause instanceof RedisError) throw cause;
+    throw new RedisError(`device ${deviceId} has unreadable aggregates: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+}

@@ -1,0 +1,307 @@
+import type { MSKEvent } from 'aws-lambda';
+import fc from 'fast-check';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AnalyticsContainer } from '../../../functions/analytics/container';
+import { createAnalyticsHandler } from '../../../functions/analytics/handler';
+import { createBatchProcessor } from '../../../functions/analytics/processor';
+import type { QuarantineReason, Telemetry } from '../../../functions/analytics/telemetry';
+import { SCHEMA_IDS } from '../../../functions/shared/avro/schema-registry';
+import { loadAnalyticsConfig } from '../../../functions/shared/config';
+import { InfrastructureError, KafkaError, RedisError } from '../../../functions/shared/errors';
+import { KafkaPublisher, type Publisher } from '../../../functions/shared/kafka/publisher';
+import { type AnalyticsStore, RedisAnalyticsStore } from '../../../functions/shared/redis/analytics-store';
+import { buildMskEvent, type KafkaRecordInput } from '../../../local/msk-event';
+import {
+  expectAggregatesEqual,
+  expectedDevice,
+  expectedWindows,
+  readingsByDevice,
+} from '../../support/expected-aggregates';
+import { type Infrastructure, startInfrastructure } from '../../support/infrastructure';
+import { framed, type PlacedReading, registry } from '../../support/records';
+
+/**
+ * The handler's promise, stated as a property and tried against real Redis and the mock broker:
+ * whatever the records (hostile ones among them), however the batches fall (duplicated,
+ * overlapping, redelivered out of order) and wherever an infrastructure fault strikes, the
+ * handler throws only for the fault, and once every record has been delivered each device's
+ * aggregates are exactly those of its own valid records, each counted once.
+ */
+
+const DEVICES = ['pa', 'pb', 'pc', 'pd'];
+const PARTITIONS = 2;
+const BASE_TS = Date.UTC(2026, 10, 20, 8);
+const RECORD_TS = BASE_TS + 3_600_000;
+
+/** How a record is spoiled, and the reason it must be quarantined for. */
+const MUTATIONS = {
+  firmware: 'INVALID',
+  deviceId: 'INVALID',
+  braces: 'INVALID',
+  temperature: 'INVALID',
+  future: 'INVALID',
+  latitude: 'INVALID',
+  oversized: 'INVALID',
+  nullHeader: 'INVALID',
+  valueType: 'INVALID',
+  nullValue: 'NULL_VALUE',
+  badMagic: 'BAD_MAGIC',
+  truncated: 'DECODE_ERROR',
+  unknownSchema: 'UNKNOWN_SCHEMA',
+} as const satisfies Record<string, QuarantineReason>;
+type Mutation = keyof typeof MUTATIONS;
+
+interface GeneratedRecord {
+  readonly reading: Telemetry;
+  readonly v1: boolean;
+  readonly duplicateHeaders: boolean;
+  readonly mutation: Mutation | undefined;
+  readonly size: number;
+}
+
+const readingArb: fc.Arbitrary<GeneratedRecord> = fc.record({
+  reading: fc.record({
+    deviceId: fc.constantFrom(...DEVICES),
+    ts: fc.integer({ min: 0, max: 90 }).map((minute) => BASE_TS + minute * 60_000 + 17),
+    temperature: fc.double({ min: -100, max: 200, noNaN: true }),
+    humidity: fc.double({ min: 0, max: 100, noNaN: true }),
+    battery: fc.integer({ min: 0, max: 100 }),
+    status: fc.constantFrom('OK' as const, 'WARN' as const, 'FAIL' as const),
+    location: fc.option(
+      fc.record({
+        lat: fc.double({ min: -90, max: 90, noNaN: true }),
+        lon: fc.double({ min: -180, max: 180, noNaN: true }),
+      }),
+      { nil: null },
+    ),
+    firmware: fc.string({ maxLength: 64 }),
+  }),
+  v1: fc.boolean(),
+  duplicateHeaders: fc.boolean(),
+  mutation: fc.option(fc.constantFrom(...(Object.keys(MUTATIONS) as Mutation[])), {
+    freq: 3,
+    nil: undefined,
+  }),
+  size: fc.integer({ min: 129, max: 80_000 }),
+});
+
+type Fault =
+  | 'none'
+  | 'watermarks'
+  | 'before-store'
+  | 'after-devices'
+  | 'after-totals'
+  | 'durable'
+  | 'publish';
+const deliveryArb = fc.record({
+  partitions: fc.subarray([0, 1], { minLength: 1 }),
+  back: fc.nat({ max: 8 }),
+  length: fc.integer({ min: 1, max: 12 }),
+  fault: fc.constantFrom<Fault>(
+    'none',
+    'none',
+    'none',
+    'watermarks',
+    'before-store',
+    'after-devices',
+    'after-totals',
+    'durable',
+    'publish',
+  ),
+});
+
+/** The record as a producer would have put it in Kafka (some hostile parts are applied to the event). */
+function kafkaRecord(generated: GeneratedRecord, partition: number, offset: number): KafkaRecordInput {
+  const { mutation, size } = generated;
+  let reading: Telemetry = generated.reading;
+  if (mutation === 'firmware') reading = { ...reading, firmware: 'f'.repeat(65 + (size % 70_000)) };
+  if (mutation === 'deviceId') reading = { ...reading, deviceId: 'd'.repeat(size) };
+  if (mutation === 'braces') reading = { ...reading, deviceId: `{${reading.deviceId}}` };
+  if (mutation === 'temperature') reading = { ...reading, temperature: 200.5 + size };
+  if (mutation === 'future') reading = { ...reading, ts: RECORD_TS + 24 * 3_600_000 + 1 + size };
+  if (mutation === 'latitude') reading = { ...reading, location: { lat: 90.001, lon: 0 } };
+  // Telemetry v1 has no firmware: a long one can only be sent as v2.
+  const v1 = generated.v1 && mutation !== 'firmware';
+  const encoded = framed(reading, v1 ? SCHEMA_IDS.telemetryV1 : SCHEMA_IDS.telemetryV2);
+  let value: Buffer | null = encoded;
+  if (mutation === 'oversized') value = Buffer.concat([encoded, Buffer.alloc(1_024 + size)]);
+  if (mutation === 'nullValue') value = null;
+  if (mutation === 'badMagic') value = Buffer.from(JSON.stringify(reading));
+  if (mutation === 'truncated') value = encoded.subarray(0, 5 + (size % Math.max(1, encoded.length - 6)));
+  if (mutation === 'unknownSchema') encoded.writeUInt32BE(4_000 + (size % 1000), 1);
+  const headers = generated.duplicateHeaders ? [{ trace: 'a' }, { trace: Buffer.from([0, 255]) }] : [];
+  return { partition, offset, timestamp: RECORD_TS, key: reading.deviceId.slice(0, 200), value, headers };
+}
+
+/** The MSK event of `records`, with the event-level mutations (shapes AWS would never send) applied. */
+function eventOf(records: { input: KafkaRecordInput; generated: GeneratedRecord }[]): MSKEvent {
+  const event = buildMskEvent(records.map((r) => r.input));
+  const byPosition = new Map(records.map((r) => [`${r.input.partition}@${r.input.offset}`, r.generated]));
+  for (const list of Object.values(event.records)) {
+    for (const record of list) {
+      const mutation = byPosition.get(`${record.partition}@${record.offset}`)?.mutation;
+      const loose = record as unknown as Record<string, unknown>;
+      if (mutation === 'nullHeader') loose.headers = [null];
+      if (mutation === 'valueType') loose.value = 12_345;
+    }
+  }
+  return event;
+}
+
+let infra: Infrastructure;
+let redis: Redis;
+let store: RedisAnalyticsStore;
+let realPublisher: KafkaPublisher;
+
+beforeAll(async () => {
+  infra = await startInfrastructure({ partitions: PARTITIONS });
+  redis = new Redis(infra.redis.url);
+  store = new RedisAnalyticsStore(redis, { keyPrefix: 'surge', windowTtlSeconds: 3600 });
+  const config = loadAnalyticsConfig(infra.env);
+  realPublisher = KafkaPublisher.create(config.kafka, infra.kafka.brokers);
+});
+
+afterAll(async () => {
+  await realPublisher?.disconnect();
+  redis?.disconnect();
+  await infra?.stop();
+});
+
+/** One warm container for a whole scenario, whose store and producer fail where the scenario says. */
+function faultyHandler(current: { fault: Fault; fired: boolean }) {
+  const config = loadAnalyticsConfig(infra.env);
+  let applies = 0;
+  const fail = (what: Fault) => {
+    if (current.fault !== what) return;
+    current.fired = true;
+    throw new RedisError(`injected fault: ${what}`);
+  };
+  const faultyStore: AnalyticsStore = {
+    async watermarks(tps) {
+      fail('watermarks');
+      return store.watermarks(tps);
+    },
+    async apply(plan, onStates) {
+      applies++;
+      fail('before-store');
+      const result = await store.apply(plan, onStates);
+      if (plan.partitions.length === 0) fail('after-devices');
+      else fail('after-totals');
+      return result;
+    },
+    async confirmDurable() {
+      fail('durable');
+    },
+  };
+  const faultyPublisher: Publisher = {
+    async publish(messages) {
+      if (current.fault === 'publish') {
+        current.fired = true;
+        throw new KafkaError('injected fault: publish');
+      }
+      await realPublisher.publish(messages);
+    },
+  };
+  const processor = createBatchProcessor({
+    store: faultyStore,
+    publisher: faultyPublisher,
+    registry,
+    config,
+  });
+  const container: AnalyticsContainer = {
+    config,
+    processor: async () => processor,
+    close: async () => undefined,
+  };
+  return { handler: createAnalyticsHandler({ container: () => container }), applies: () => applies };
+}
+
+describe('the handler against hostile records, any delivery order and injected faults', () => {
+  it('throws only for infrastructure faults and ends with every device exactly its own valid records', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(readingArb, { minLength: 1, maxLength: 24 }), {
+          minLength: PARTITIONS,
+          maxLength: PARTITIONS,
+        }),
+        fc.array(deliveryArb, { minLength: 2, maxLength: 10 }),
+        async (logs, deliveries) => {
+          await redis.flushall();
+          const inputs = logs.map((log, partition) =>
+            log.map((generated, offset) => ({ generated, input: kafkaRecord(generated, partition, offset) })),
+          );
+          const current = { fault: 'none' as Fault, fired: false };
+          const { handler } = faultyHandler(current);
+          const committed = inputs.map(() => -1);
+
+          for (const delivery of deliveries) {
+            const batch: { input: KafkaRecordInput; generated: GeneratedRecord }[] = [];
+            const ends = new Map<number, number>();
+            for (const partition of delivery.partitions) {
+              const log = inputs[partition] ?? [];
+              const from = Math.max(0, (committed[partition] ?? -1) + 1 - delivery.back);
+              const to = Math.min(log.length - 1, from + delivery.length - 1);
+              if (from > to) continue;
+              batch.push(...log.slice(from, to + 1));
+              ends.set(partition, to);
+            }
+            if (batch.length === 0) continue;
+            current.fault = delivery.fault;
+            current.fired = false;
+            const error = await handler(eventOf(batch)).then(
+              () => undefined,
+              (e: unknown) => e,
+            );
+            if (current.fired) {
+              expect(error).toBeInstanceOf(InfrastructureError);
+            } else {
+              // A fault whose moment never came (no device to apply, say) must change nothing.
+              expect(error).toBeUndefined();
+              for (const [partition, to] of ends)
+                committed[partition] = Math.max(committed[partition] ?? -1, to);
+            }
+          }
+
+          // The mapping delivers what was never committed; a clean redelivery of everything changes nothing more.
+          current.fault = 'none';
+          await handler(eventOf(inputs.flat()));
+          await handler(eventOf(inputs.flat()));
+
+          const valid: PlacedReading[] = [];
+          const quarantined: Partial<Record<QuarantineReason, number>> = {};
+          inputs.forEach((log, partition) => {
+            log.forEach(({ generated }, offset) => {
+              if (generated.mutation === undefined) {
+                const reading = generated.v1
+                  ? { ...generated.reading, firmware: 'unknown' }
+                  : generated.reading;
+                valid.push({ reading, partition, offset });
+              } else {
+                const reason = MUTATIONS[generated.mutation];
+                quarantined[reason] = (quarantined[reason] ?? 0) + 1;
+              }
+            });
+          });
+          for (const [deviceId, readings] of readingsByDevice(valid)) {
+            expectAggregatesEqual(await store.device(deviceId), expectedDevice(readings));
+            expectAggregatesEqual(
+              await store.windows(deviceId, 0, Number.MAX_SAFE_INTEGER),
+              expectedWindows(readings),
+            );
+          }
+          for (const deviceId of DEVICES) {
+            if (!valid.some((p) => p.reading.deviceId === deviceId))
+              expect(await store.device(deviceId)).toBeUndefined();
+          }
+          const stats = await store.stats();
+          expect(stats.records).toBe(valid.length);
+          for (const [reason, count] of Object.entries(stats.quarantined)) {
+            expect(count, reason).toBe(quarantined[reason as QuarantineReason] ?? 0);
+          }
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+});
