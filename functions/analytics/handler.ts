@@ -1,10 +1,14 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, MSKEvent } from 'aws-lambda';
-import { parseMskEvent } from '../shared/msk/event';
+import { InvalidEventError, StoreBehindError } from '../shared/errors';
+import { parseMskEvent, type SourceRecord } from '../shared/msk/event';
 import { observability } from '../shared/observability/powertools';
 import { type AnalyticsContainer, createAnalyticsContainer } from './container';
 
 const { logger, metrics } = observability('surge-analytics');
+
+/** The handler's logger and metrics, for tests that check what a failure reports. */
+export const analyticsObservability = { logger, metrics };
 
 export interface AnalyticsHandlerOptions {
   /** The container to use; by default one is built from the environment on first invocation. */
@@ -23,10 +27,14 @@ export function createAnalyticsHandler(options: AnalyticsHandlerOptions = {}) {
 
   return async function analyticsHandler(event: MSKEvent, context?: Context): Promise<void> {
     const startedAt = performance.now();
-    const records = parseMskEvent(event);
-    container ??= build();
-    const processor = await container.processor(event.bootstrapServers);
+    let records: readonly SourceRecord[] = [];
+    let startingUp = true;
     try {
+      records = parseMskEvent(event);
+      // Start-up (configuration, secret, brokers) fails like a batch: logged, counted, retried.
+      container ??= build();
+      const processor = await container.processor(event.bootstrapServers);
+      startingUp = false;
       const outcome = await processor(records);
       const ms = performance.now() - startedAt;
       metrics.addMetric('RecordsApplied', MetricUnit.Count, outcome.applied);
@@ -42,11 +50,25 @@ export function createAnalyticsHandler(options: AnalyticsHandlerOptions = {}) {
       metrics.addMetric('KafkaLatency', MetricUnit.Milliseconds, outcome.publishMs);
       logger.info('batch processed', { requestId: context?.awsRequestId, ms: Math.round(ms), ...outcome });
     } catch (error) {
-      logger.error('batch failed; the event source mapping will deliver it again', {
-        requestId: context?.awsRequestId,
-        records: records.length,
-        error: error as Error,
-      });
+      if (error instanceof StoreBehindError) {
+        // Lost writes: an alarm of its own, and the offsets to rebuild in the log line.
+        metrics.addMetric('StoreBehind', MetricUnit.Count, 1);
+        logger.error('the store is behind Kafka: rebuild before this batch can be applied', {
+          requestId: context?.awsRequestId,
+          gaps: error.gaps,
+        });
+      }
+      if (startingUp && !(error instanceof InvalidEventError)) {
+        metrics.addMetric('StartupFailures', MetricUnit.Count, 1);
+      }
+      logger.error(
+        `${startingUp ? 'start-up' : 'batch'} failed; the event source mapping will deliver the batch again`,
+        {
+          requestId: context?.awsRequestId,
+          records: records.length,
+          error: error as Error,
+        },
+      );
       metrics.addMetric('BatchFailures', MetricUnit.Count, 1);
       throw error;
     } finally {

@@ -12,17 +12,46 @@ export interface LocalRedis {
   readonly port: number;
   /** Stops the server and starts it again on the same port: empty, unless started durable. */
   restart(): Promise<void>;
+  /** Freezes the process (SIGSTOP), as a node that stops answering; `resume` thaws it. */
+  pause(): void;
+  resume(): void;
+  /** Kills the process at once (SIGKILL), as a node that dies. */
+  kill(): Promise<void>;
   stop(): Promise<void>;
 }
 
-async function launch(port: number, dataDir: string | undefined): Promise<ChildProcess> {
+export interface RedisServerOptions {
+  /** Keep an fsync'ed append-only file in a temporary folder, so that a restart keeps the data. */
+  readonly durable?: boolean;
+  /** Start as a replica of the server on this loopback port. */
+  readonly replicaOf?: number;
+  /** More `redis-server` arguments, e.g. `['--maxmemory', '2mb']`. */
+  readonly args?: readonly string[];
+}
+
+async function launch(
+  port: number,
+  dataDir: string | undefined,
+  extra: readonly string[] = [],
+): Promise<ChildProcess> {
   const persistence =
     dataDir === undefined
       ? ['--appendonly', 'no']
       : ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dataDir];
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--protected-mode', 'yes', ...persistence],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--protected-mode',
+      'yes',
+      ...persistence,
+      ...extra,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   track(child);
@@ -50,27 +79,42 @@ async function launch(port: number, dataDir: string | undefined): Promise<ChildP
 async function terminate(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
+  // A paused server handles SIGTERM only once it runs again.
+  child.kill('SIGCONT');
   child.kill('SIGTERM');
   await exited;
 }
 
-/**
- * Starts a throwaway redis-server on a free loopback port. `durable` keeps an fsync'ed
- * append-only file in a temporary folder, so that a restart keeps the data.
- */
-export async function startRedis(options: { durable?: boolean } = {}): Promise<LocalRedis> {
+/** Starts a throwaway redis-server on a free loopback port. */
+export async function startRedis(options: RedisServerOptions = {}): Promise<LocalRedis> {
   ensureSystemPackages(['redis-server']);
   const dataDir = options.durable ? mkdtempSync(join(tmpdir(), 'surge-redis-')) : undefined;
+  const extra = [
+    ...(options.replicaOf === undefined ? [] : ['--replicaof', '127.0.0.1', String(options.replicaOf)]),
+    ...(options.args ?? []),
+  ];
   let { port, child } = await onFreePort(freePort, async (port) => ({
     port,
-    child: await launch(port, dataDir),
+    child: await launch(port, dataDir, extra),
   }));
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     async restart() {
       await terminate(child);
-      child = await launch(port, dataDir);
+      child = await launch(port, dataDir, extra);
+    },
+    pause() {
+      child.kill('SIGSTOP');
+    },
+    resume() {
+      child.kill('SIGCONT');
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
     },
     async stop() {
       await terminate(child);

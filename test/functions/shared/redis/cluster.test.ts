@@ -1,5 +1,6 @@
 import type { MSKEvent } from 'aws-lambda';
 import calculateSlot from 'cluster-key-slot';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AnalyticsContainer, createAnalyticsContainer } from '../../../../functions/analytics/container';
 import { createAnalyticsHandler } from '../../../../functions/analytics/handler';
@@ -16,7 +17,7 @@ import {
   expectedWindows,
   readingsByDevice,
 } from '../../../support/expected-aggregates';
-import { type PlacedReading, telemetryRecord } from '../../../support/records';
+import { type PlacedReading, telemetry, telemetryRecord } from '../../../support/records';
 
 let cluster: LocalRedisCluster;
 let kafka: MockKafka;
@@ -85,5 +86,68 @@ describe('a cluster-mode Redis (ElastiCache Serverless)', () => {
     }
     expect(await reader.stats()).toMatchObject({ devices: 60, records: 900 });
     client.disconnect();
+  });
+
+  it('follows a slot that moved during its life (MOVED) and one moving now (ASK), applying each batch once', async () => {
+    const keys = keySpace('surge');
+    const nodes = await Promise.all(
+      cluster.ports.map(async (port) => {
+        const node = new Redis(port, '127.0.0.1');
+        return { port, node, id: (await node.cluster('MYID')) as string };
+      }),
+    );
+    try {
+      const ownerOf = (slot: number) => nodes[Math.floor((slot * 3) / 16_384)] as (typeof nodes)[number];
+      const ts = Date.UTC(2026, 10, 21, 9);
+      const reading = (deviceId: string, i: number) =>
+        telemetry({ deviceId, ts: ts + i * 1_000, temperature: 20 + i });
+      /** Moves every key of `slot` to `target`, leaving the slot MIGRATING/IMPORTING unless `finish`. */
+      const migrate = async (slot: number, target: (typeof nodes)[number], finish: boolean) => {
+        const source = ownerOf(slot);
+        await target.node.cluster('SETSLOT', slot, 'IMPORTING', source.id);
+        await source.node.cluster('SETSLOT', slot, 'MIGRATING', target.id);
+        const moving = (await source.node.cluster('GETKEYSINSLOT', slot, 1_000)) as string[];
+        if (moving.length > 0)
+          await source.node.migrate('127.0.0.1', target.port, '', 0, 5_000, 'KEYS', ...moving);
+        if (finish) for (const { node } of nodes) await node.cluster('SETSLOT', slot, 'NODE', target.id);
+        return source;
+      };
+
+      // MOVED: the device's slot is moved to another node after the container learned the slot map.
+      const moved = 'reshard-moved';
+      const movedSlot = calculateSlot(keys.device(moved));
+      await handler(buildMskEvent([telemetryRecord(reading(moved, 0), { offset: 10_000, partition: 0, topic: 'reshard' })]));
+      const newOwner = nodes.find((n) => n !== ownerOf(movedSlot)) as (typeof nodes)[number];
+      await migrate(movedSlot, newOwner, true);
+      await handler(buildMskEvent([telemetryRecord(reading(moved, 1), { offset: 10_001, partition: 0, topic: 'reshard' })]));
+
+      // ASK: the slot is mid-migration and the device's keys are already on the importing node.
+      const asked = 'reshard-asked';
+      const askedSlot = calculateSlot(keys.device(asked));
+      await handler(buildMskEvent([telemetryRecord(reading(asked, 0), { offset: 10_002, partition: 0, topic: 'reshard' })]));
+      const importing = nodes.find((n) => n !== ownerOf(askedSlot) && n !== newOwner) ?? newOwner;
+      const source = await migrate(askedSlot, importing, false);
+      await handler(buildMskEvent([telemetryRecord(reading(asked, 1), { offset: 10_003, partition: 0, topic: 'reshard' })]));
+      for (const { node } of nodes) await node.cluster('SETSLOT', askedSlot, 'NODE', importing.id);
+      expect(source.id).not.toBe(importing.id);
+
+      const client = createRedisCluster(cluster.url);
+      const reader = new RedisAnalyticsStore(client, { keyPrefix: 'surge', windowTtlSeconds: 60 });
+      for (const id of [moved, asked]) {
+        expectAggregatesEqual(
+          await reader.device(id),
+          expectedDevice([0, 1].map((i) => ({ reading: reading(id, i), partition: 0, offset: 0 }))),
+        );
+      }
+      expect(
+        await client
+          .nodes('master')
+          .find((n) => n.options.port === newOwner.port)
+          ?.exists(keys.device(moved)),
+      ).toBe(1);
+      client.disconnect();
+    } finally {
+      for (const { node } of nodes) node.disconnect();
+    }
   });
 });

@@ -1,0 +1,86 @@
+import type { Kafka } from 'kafkajs';
+import type { BatchProcessor } from '../functions/analytics/processor';
+import type { QuarantineReason } from '../functions/analytics/telemetry';
+import { topicPartition } from '../functions/shared/msk/event';
+import type { AnalyticsStore } from '../functions/shared/redis/analytics-store';
+import { partitionBounds, partitionsOf, readPartition } from './partition-reader';
+
+/**
+ * Rebuild: re-reads topic-partitions from Kafka through the analytics processor into the store.
+ * The watermarks make it exact: what the store holds is skipped, what it lost is applied, once.
+ * After a failover or a restore from a snapshot, `from: 'store'` starts each partition right after
+ * the offset the store says it holds (README, "Rebuild after a failover or a restore").
+ */
+
+export interface RebuildRequest {
+  readonly topic: string;
+  /** The partitions to rebuild; every partition of the topic by default. */
+  readonly partitions?: readonly number[];
+  /** The first offset, or 'store': one past the store's watermark of each partition. */
+  readonly from: number | 'store';
+  /** The last offset, inclusive. @default - the last record of each partition when the rebuild starts */
+  readonly to?: number;
+  /** Records per processor call. @default 1000 */
+  readonly batchSize?: number;
+  /** Go on when records between the store's watermark and `from` are gone from Kafka (retention). */
+  readonly acceptLoss?: boolean;
+}
+
+export interface PartitionRebuilt {
+  readonly topicPartition: string;
+  readonly from: number;
+  readonly to: number;
+  readonly records: number;
+  readonly applied: number;
+  readonly duplicates: number;
+  readonly quarantined: Partial<Record<QuarantineReason, number>>;
+}
+
+export class RebuildError extends Error {
+  override name = 'RebuildError';
+}
+
+export async function rebuild(
+  request: RebuildRequest,
+  deps: { readonly kafka: Kafka; readonly store: AnalyticsStore; readonly processor: BatchProcessor },
+): Promise<PartitionRebuilt[]> {
+  const partitions = request.partitions ?? (await partitionsOf(deps.kafka, request.topic));
+  const out: PartitionRebuilt[] = [];
+  for (const partition of partitions) {
+    const tp = topicPartition(request.topic, partition);
+    const bounds = await partitionBounds(deps.kafka, request.topic, partition);
+    let from =
+      request.from === 'store' ? ((await deps.store.watermarks([tp])).get(tp) ?? -1) + 1 : request.from;
+    if (from < bounds.low) {
+      if (!request.acceptLoss && (request.from === 'store' ? from > 0 : true)) {
+        throw new RebuildError(
+          `${tp}: offsets ${from} to ${bounds.low - 1} are no longer in Kafka (retention); those records cannot be rebuilt (acceptLoss to go on from ${bounds.low})`,
+        );
+      }
+      from = bounds.low;
+    }
+    const to = request.to ?? bounds.high - 1;
+    const totals = {
+      records: 0,
+      applied: 0,
+      duplicates: 0,
+      quarantined: {} as Partial<Record<QuarantineReason, number>>,
+    };
+    await readPartition(
+      deps.kafka,
+      { topic: request.topic, partition, from, to, batchSize: request.batchSize ?? 1_000 },
+      async (records) => {
+        const outcome = await deps.processor(records);
+        totals.records += outcome.records;
+        totals.applied += outcome.applied;
+        totals.duplicates += outcome.duplicates;
+        for (const [reason, n] of Object.entries(outcome.quarantined)) {
+          const key = reason as QuarantineReason;
+          totals.quarantined[key] = (totals.quarantined[key] ?? 0) + (n ?? 0);
+        }
+      },
+    );
+    out.push({ topicPartition: tp, from, to, ...totals });
+  }
+  return out;
+}

@@ -1,0 +1,185 @@
+import type { MSKEvent } from 'aws-lambda';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type AnalyticsContainer, createAnalyticsContainer } from '../../../functions/analytics/container';
+import { analyticsObservability, createAnalyticsHandler } from '../../../functions/analytics/handler';
+import { MAX_ERROR_HEADER_BYTES } from '../../../functions/analytics/outputs';
+import { MAX_CLOCK_SKEW_MS } from '../../../functions/analytics/validate';
+import { ConfigurationError, StoreBehindError } from '../../../functions/shared/errors';
+import { RedisAnalyticsStore } from '../../../functions/shared/redis/analytics-store';
+import { keySpace } from '../../../functions/shared/redis/keys';
+import { buildMskEvent, type KafkaRecordInput } from '../../../local/msk-event';
+import { type Infrastructure, readTopic, startInfrastructure, topicEnd } from '../../support/infrastructure';
+import { framed, telemetry, telemetryRecord } from '../../support/records';
+
+/** What the README's Guarantees table promises of the handler, fault by fault, against real servers. */
+
+let infra: Infrastructure;
+let redis: Redis;
+let store: RedisAnalyticsStore;
+let handler: (event: MSKEvent) => Promise<void>;
+const containers: AnalyticsContainer[] = [];
+
+beforeAll(async () => {
+  infra = await startInfrastructure();
+  redis = new Redis(infra.redis.url);
+  store = new RedisAnalyticsStore(redis, { keyPrefix: 'surge', windowTtlSeconds: 3600 });
+  const container = createAnalyticsContainer(infra.env);
+  containers.push(container);
+  handler = createAnalyticsHandler({ container: () => container });
+});
+
+afterAll(async () => {
+  await Promise.all(containers.map((c) => c.close()));
+  redis?.disconnect();
+  await infra?.stop();
+});
+
+beforeEach(async () => {
+  await redis.flushall();
+});
+
+const dlq = () => topicEnd(infra.kafka.bootstrapServers, 'iot-data-dlq');
+
+describe('guarantees of the analytics handler', () => {
+  it('quarantines a 70,000-character firmware, naming the field, and the next batch on the same container is exact', async () => {
+    const since = await dlq();
+    const hostile = telemetry({ deviceId: 'hostile', firmware: 'f'.repeat(70_000) });
+    await handler(buildMskEvent([telemetryRecord(hostile, { offset: 0 })]));
+    await handler(
+      buildMskEvent([telemetryRecord(telemetry({ deviceId: 'fresh', temperature: 30.263 }), { offset: 1 })]),
+    );
+
+    expect(await store.device('hostile')).toBeUndefined();
+    expect((await store.device('fresh'))?.temperature).toEqual({ min: 30.263, max: 30.263, mean: 30.263 });
+    const [letter] = await readTopic(infra.kafka.bootstrapServers, 'iot-data-dlq', since);
+    expect(letter?.headers['x-reason']).toBe('INVALID');
+    expect(letter?.headers['x-error']).toMatch(/value has \d+ bytes, more than the 1024/);
+  });
+
+  it('names the field past its limit, and bounds x-error whatever the record held', async () => {
+    const since = await dlq();
+    const longFirmware = telemetry({ deviceId: 'fw', firmware: 'x'.repeat(65) });
+    const longId = telemetry({ deviceId: 'd'.repeat(600) });
+    const badLatitude = telemetry({ deviceId: 'lat', location: { lat: -90.5, lon: 0 } });
+    await handler(
+      buildMskEvent([
+        telemetryRecord(longFirmware, { offset: 0 }),
+        telemetryRecord(longId, { offset: 1 }),
+        telemetryRecord(badLatitude, { offset: 2 }),
+      ]),
+    );
+    const letters = await readTopic(infra.kafka.bootstrapServers, 'iot-data-dlq', since);
+    expect(letters.map((l) => l.headers['x-error'])).toEqual([
+      expect.stringMatching(/^firmware "x{64}"… \(65 characters\) is longer than 64 characters$/),
+      expect.stringMatching(/^deviceId "d{64}"… \(600 characters\) does not match/),
+      'location.lat -90.5 is outside -90..90',
+    ]);
+    for (const letter of letters)
+      expect(Buffer.byteLength(letter.headers['x-error'] ?? '')).toBeLessThanOrEqual(MAX_ERROR_HEADER_BYTES);
+  });
+
+  it('classifies a record the same way whenever it is delivered: by its own Kafka timestamp, not the clock', async () => {
+    const recordTs = Date.UTC(2026, 10, 20);
+    const reading = telemetry({ deviceId: 'clock', ts: recordTs + MAX_CLOCK_SKEW_MS });
+    const late = telemetry({ deviceId: 'clock', ts: recordTs + MAX_CLOCK_SKEW_MS + 1 });
+    const event = buildMskEvent([
+      { ...telemetryRecord(reading, { offset: 0 }), timestamp: recordTs },
+      { ...telemetryRecord(late, { offset: 1 }), timestamp: recordTs },
+    ]);
+    const now = vi.spyOn(Date, 'now');
+    try {
+      now.mockReturnValue(recordTs - 30 * MAX_CLOCK_SKEW_MS);
+      await handler(event);
+      now.mockReturnValue(recordTs + 30 * MAX_CLOCK_SKEW_MS);
+      await handler(event);
+    } finally {
+      now.mockRestore();
+    }
+    const stats = await store.stats();
+    expect(stats.records).toBe(1);
+    expect(stats.quarantined.INVALID).toBe(1);
+  });
+
+  it('diverts only the records of a device whose stored state is unreadable, with reason STATE_UNREADABLE', async () => {
+    await redis.set(keySpace('surge').device('corrupt'), 'not a state');
+    const since = await dlq();
+    const records: KafkaRecordInput[] = [
+      telemetryRecord(telemetry({ deviceId: 'corrupt' }), { offset: 0 }),
+      telemetryRecord(telemetry({ deviceId: 'healthy' }), { offset: 1 }),
+      telemetryRecord(telemetry({ deviceId: 'corrupt', ts: telemetry().ts + 1 }), { offset: 2 }),
+    ];
+    const addMetric = vi.spyOn(analyticsObservability.metrics, 'addMetric');
+    try {
+      await handler(buildMskEvent(records));
+      expect(addMetric).toHaveBeenCalledWith('Quarantined_STATE_UNREADABLE', 'Count', 2);
+    } finally {
+      addMetric.mockRestore();
+    }
+    expect((await store.device('healthy'))?.count).toBe(1);
+    expect(await redis.get(keySpace('surge').device('corrupt'))).toBe('not a state');
+    const stats = await store.stats();
+    expect(stats).toMatchObject({ records: 1, quarantined: { STATE_UNREADABLE: 2 } });
+    const letters = await readTopic(infra.kafka.bootstrapServers, 'iot-data-dlq', since);
+    expect(letters.map((l) => [l.headers['x-reason'], l.headers['x-source-offset']])).toEqual([
+      ['STATE_UNREADABLE', '0'],
+      ['STATE_UNREADABLE', '2'],
+    ]);
+    expect(letters[0]?.headers['x-error']).toMatch(/device state surge:dev:\{corrupt\} is unreadable/);
+    expect(letters[0]?.value).toEqual(records[0]?.value);
+  });
+
+  it('refuses a batch that starts past where the store stands, applying nothing, and says what to rebuild', async () => {
+    await handler(buildMskEvent([telemetryRecord(telemetry({ deviceId: 'gap' }), { offset: 0 })]));
+    const addMetric = vi.spyOn(analyticsObservability.metrics, 'addMetric');
+    const skipped = buildMskEvent([
+      telemetryRecord(telemetry({ deviceId: 'gap', ts: telemetry().ts + 1 }), { offset: 5 }),
+    ]);
+    try {
+      const error = await handler(skipped).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreBehindError);
+      expect((error as StoreBehindError).gaps).toEqual([
+        { topicPartition: 'iot-data-0', storeWatermark: 0, batchStart: 5 },
+      ]);
+      expect((error as Error).message).toMatch(/rebuild iot-data-0 from 1/);
+      expect(addMetric).toHaveBeenCalledWith('StoreBehind', 'Count', 1);
+    } finally {
+      addMetric.mockRestore();
+    }
+    expect((await store.device('gap'))?.count).toBe(1);
+    // Contiguous from the watermark: applied.
+    await handler(
+      buildMskEvent([telemetryRecord(telemetry({ deviceId: 'gap', ts: telemetry().ts + 2 }), { offset: 1 })]),
+    );
+    expect((await store.device('gap'))?.count).toBe(2);
+  });
+
+  it('counts a start-up failure like a batch failure: logged, counted and thrown for the mapping to retry', async () => {
+    const addMetric = vi.spyOn(analyticsObservability.metrics, 'addMetric');
+    const broken = createAnalyticsHandler({
+      container: () => createAnalyticsContainer({ REDIS_URL: 'http://nope' }),
+    });
+    try {
+      await expect(broken(buildMskEvent([telemetryRecord(telemetry(), { offset: 0 })]))).rejects.toThrow(
+        ConfigurationError,
+      );
+      expect(addMetric).toHaveBeenCalledWith('StartupFailures', 'Count', 1);
+      expect(addMetric).toHaveBeenCalledWith('BatchFailures', 'Count', 1);
+    } finally {
+      addMetric.mockRestore();
+    }
+  });
+
+  it('keeps a record whose event shape is hostile out of the aggregates without failing the batch', async () => {
+    const event = buildMskEvent([
+      telemetryRecord(telemetry({ deviceId: 'shape-ok' }), { offset: 0 }),
+      { offset: 1, key: 'shape-bad', value: framed(telemetry({ deviceId: 'shape-bad' })) },
+    ]);
+    const list = event.records['iot-data-0'] ?? [];
+    (list[1] as unknown as { headers: unknown }).headers = [null];
+    await handler(event);
+    expect((await store.device('shape-ok'))?.count).toBe(1);
+    expect(await store.device('shape-bad')).toBeUndefined();
+    expect((await store.stats()).quarantined.INVALID).toBe(1);
+  });
+});
