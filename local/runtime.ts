@@ -4,10 +4,21 @@ import { Kafka, logLevel } from 'kafkajs';
 import { type AnalyticsContainer, createAnalyticsContainer } from '../functions/analytics/container';
 import { createAnalyticsHandler } from '../functions/analytics/handler';
 import { createQueryHandler } from '../functions/query/handler';
+import { onFailureDocument } from '../functions/shared/msk/on-failure';
 import { RedisAnalyticsStore } from '../functions/shared/redis/analytics-store';
 import { connectRedis } from '../functions/shared/redis/connect';
 import type { StageConfig } from '../lib/config/stage-config';
-import { type BatchHandler, EventSourceEmulator, type FailedBatch } from './event-source/emulator';
+import {
+  type BatchHandler,
+  EventSourceEmulator,
+  eventRecordOf,
+  type FailedBatch,
+} from './event-source/emulator';
+import { EXAMPLE_CLUSTER_ARN } from './msk-event';
+
+/** The function the local runtime stands in for, as failure documents name it. */
+const LOCAL_FUNCTION_ARN = 'arn:aws:lambda:local:000000000000:function:surge-analytics';
+
 import { type MockKafka, startMockKafka } from './kafka/mock-cluster';
 import { startQueryServer } from './query-server';
 import { type LocalRedis, startRedis } from './redis/redis-server';
@@ -175,7 +186,10 @@ export class LocalRuntime {
     }
   }
 
-  /** The mapping's on-failure destination, as configured for the stage. */
+  /**
+   * The mapping's on-failure destination, as configured for the stage: with `kafka`, AWS's JSON
+   * document per failed record to the failure topic, keyed by the record's key.
+   */
   private async toFailureDestination(batch: FailedBatch): Promise<void> {
     const destination = this.config.eventSource.onFailure;
     if (destination !== 'kafka') {
@@ -191,19 +205,21 @@ export class LocalRuntime {
     await producer.connect();
     try {
       await producer.send({
-        topic: this.config.topics.deadLetter,
+        topic: this.config.topics.failed,
         acks: -1,
-        messages: batch.records.map((record) => ({
-          key: record.key,
-          value: record.value,
-          headers: {
-            ...record.headers,
-            'x-reason': 'BATCH_FAILED',
-            'x-error': batch.error,
-            'x-source-topic': batch.topic,
-            'x-source-partition': String(batch.partition),
-            'x-source-offset': record.offset,
-          },
+        messages: batch.records.map((message) => ({
+          key: message.key,
+          value: JSON.stringify(
+            onFailureDocument(eventRecordOf(batch.topic, batch.partition, message), {
+              condition: batch.condition,
+              approximateInvokeCount: batch.attempts,
+              functionArn: LOCAL_FUNCTION_ARN,
+              eventSourceArn: EXAMPLE_CLUSTER_ARN,
+              bootstrapServers: this.brokers.join(','),
+              batchSize: batch.records.length,
+              functionError: batch.error.slice(0, 1_000),
+            }),
+          ),
         })),
       });
     } finally {

@@ -25,10 +25,15 @@ function deviceIdFrom(raw: string): string | undefined {
   return DEVICE_ID_PATTERN.test(id) ? id : undefined;
 }
 
-function epochMs(value: string | undefined, fallback: number): number | undefined {
-  if (value === undefined || value === '') return fallback;
+/** The widest `from`..`to` one /windows request may ask for: 7 days, at most 10,081 minute windows. */
+export const MAX_WINDOW_SPAN_MS = 7 * 24 * 3_600_000;
+
+/** Epoch milliseconds as a JavaScript number holds them exactly; null when absent; undefined when bad. */
+function epochMs(value: string | undefined): number | null | undefined {
+  if (value === undefined || value === '') return null;
   if (!/^\d{1,16}$/.test(value)) return undefined;
-  return Number(value);
+  const ms = Number(value);
+  return Number.isSafeInteger(ms) ? ms : undefined;
 }
 
 /** Routes a request of an HTTP API (payload format 2.0) to the reader. */
@@ -47,12 +52,26 @@ export async function route(event: APIGatewayProxyEventV2, reader: AnalyticsRead
   if (id === undefined) return json(400, { message: 'deviceId must match ^[A-Za-z0-9._:-]{1,128}$' });
 
   if (windows !== null) {
-    const from = epochMs(event.queryStringParameters?.from, 0);
-    const to = epochMs(event.queryStringParameters?.to, Number.MAX_SAFE_INTEGER);
-    if (from === undefined || to === undefined) {
-      return json(400, { message: 'from and to must be epoch milliseconds' });
+    const askedFrom = epochMs(event.queryStringParameters?.from);
+    const askedTo = epochMs(event.queryStringParameters?.to);
+    if (askedFrom === undefined || askedTo === undefined) {
+      return json(400, {
+        message: `from and to must be epoch milliseconds up to ${Number.MAX_SAFE_INTEGER}`,
+      });
     }
+    let to = askedTo;
+    if (askedFrom === null && askedTo === null) {
+      // Neither given: the latest span of the device's own data, wherever its clock is.
+      const state = await reader.device(id);
+      if (state === undefined) return json(404, { message: `device ${id} has no data` });
+      to = state.lastTs;
+    }
+    const from = askedFrom ?? Math.max(0, (to as number) - MAX_WINDOW_SPAN_MS);
+    to ??= from + MAX_WINDOW_SPAN_MS;
     if (from > to) return json(400, { message: `from (${from}) is after to (${to})` });
+    if (to - from > MAX_WINDOW_SPAN_MS) {
+      return json(400, { message: `from and to may be at most ${MAX_WINDOW_SPAN_MS} ms (7 days) apart` });
+    }
     return json(200, { deviceId: id, windows: await reader.windows(id, from, to) });
   }
 

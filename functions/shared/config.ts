@@ -9,6 +9,8 @@ export const DEFAULT_TOPICS = {
   summaries: 'processed-data',
   alerts: 'iot-alerts',
   deadLetter: 'iot-data-dlq',
+  /** The event source mapping's on-failure destination: batches that ran out of retries (AWS's JSON documents). */
+  failed: 'iot-data-failed',
 } as const;
 
 export type TopicNames = { readonly [K in keyof typeof DEFAULT_TOPICS]: string };
@@ -178,6 +180,7 @@ export function loadTopicNames(env: Env = process.env): TopicNames {
     summaries: topicName(env, 'TOPIC_SUMMARIES', DEFAULT_TOPICS.summaries),
     alerts: topicName(env, 'TOPIC_ALERTS', DEFAULT_TOPICS.alerts),
     deadLetter: topicName(env, 'TOPIC_DEAD_LETTER', DEFAULT_TOPICS.deadLetter),
+    failed: topicName(env, 'TOPIC_FAILED', DEFAULT_TOPICS.failed),
   };
 }
 

@@ -8,6 +8,7 @@ export interface TopicSpec {
   readonly name: string;
   readonly partitions: number;
   readonly replicationFactor: number;
+  readonly configs?: Readonly<Record<string, string>>;
 }
 
 interface TopicsProperties {
@@ -49,6 +50,10 @@ export async function handler(
           topic: t.name,
           numPartitions: Number(t.partitions),
           replicationFactor: Number(t.replicationFactor),
+          configEntries: Object.entries(t.configs ?? {}).map(([name, value]) => ({
+            name,
+            value: String(value),
+          })),
         })),
       });
     }

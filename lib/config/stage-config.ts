@@ -27,15 +27,32 @@ export interface KafkaClusterSettings {
   readonly replicationFactor: number;
   readonly minInsyncReplicas: number;
   readonly retentionHours: number;
+  /**
+   * max.message.bytes of the input and output topics; the functions cut produce requests below it.
+   * The dead-letter and failure topics take more (DEAD_LETTER_HEADROOM_BYTES, FAILED_TOPIC_FACTOR),
+   * so that any record the input topic accepted fits there with Surge's headers or AWS's document.
+   */
+  readonly maxMessageBytes: number;
   readonly numIoThreads: number;
   readonly numNetworkThreads: number;
 }
 
 export interface CacheSettings {
   readonly mode: 'provisioned' | 'serverless';
+  /** Valkey version of a node-based cache: 9.0 or later for durability. */
+  readonly engineVersion: string;
   readonly nodeType: string;
   readonly replicasPerShard: number;
   readonly multiAz: boolean;
+  /**
+   * Node-based Valkey 9.0+ durability: `sync` stores every write in a Multi-AZ transactional log
+   * before it is acknowledged (no acknowledged write lost on failover; single-digit-ms writes);
+   * `async` acknowledges first (the last seconds of writes may be lost); `off` is plain asynchronous
+   * replication, where each batch instead waits for its replicas (WAIT) when the cache has any.
+   */
+  readonly durability: 'sync' | 'async' | 'off';
+  /** How long a batch waits for its replicas (WAIT) when durability is not `sync`. */
+  readonly waitTimeoutMs: number;
 }
 
 export interface EventSourceSettings {
@@ -108,7 +125,11 @@ export interface StageConfig {
     readonly summaries: string;
     readonly alerts: string;
     readonly deadLetter: string;
+    /** The event source mapping's on-failure destination (eventSource.onFailure `kafka`). */
+    readonly failed: string;
   };
+  /** Deploy the device simulator function (a way to put data through a test deployment). */
+  readonly simulator: boolean;
   readonly logRetentionDays: number;
   /** Who is emailed when an alarm fires; absent means subscribe to the SNS topic yourself. */
   readonly alarmEmail?: string;
@@ -131,10 +152,19 @@ const dev: StageConfig = {
     replicationFactor: 2,
     minInsyncReplicas: 1,
     retentionHours: 72,
+    maxMessageBytes: 1_048_576,
     numIoThreads: 4,
     numNetworkThreads: 2,
   },
-  cache: { mode: 'provisioned', nodeType: 'cache.t4g.micro', replicasPerShard: 0, multiAz: false },
+  cache: {
+    mode: 'provisioned',
+    engineVersion: '8.0',
+    nodeType: 'cache.t4g.micro',
+    replicasPerShard: 0,
+    multiAz: false,
+    durability: 'off',
+    waitTimeoutMs: 1_000,
+  },
   eventSource: {
     batchSize: 1_000,
     maxBatchingWindowSeconds: 1,
@@ -160,6 +190,7 @@ const dev: StageConfig = {
   },
   api: { rateLimit: 50, burstLimit: 100, memoryMb: 512 },
   topics: { ...DEFAULT_TOPICS },
+  simulator: true,
   logRetentionDays: 14,
   dataRemoval: 'destroy',
   localstack: false,
@@ -180,7 +211,15 @@ const prod: StageConfig = {
     numIoThreads: 8,
     numNetworkThreads: 5,
   },
-  cache: { mode: 'provisioned', nodeType: 'cache.r7g.large', replicasPerShard: 1, multiAz: true },
+  cache: {
+    mode: 'provisioned',
+    engineVersion: '9.0',
+    nodeType: 'cache.r7g.large',
+    replicasPerShard: 1,
+    multiAz: true,
+    durability: 'sync',
+    waitTimeoutMs: 1_000,
+  },
   eventSource: {
     ...dev.eventSource,
     batchSize: 5_000,
@@ -198,6 +237,7 @@ const prod: StageConfig = {
     kafkaCompression: 'gzip',
   },
   api: { rateLimit: 500, burstLimit: 1_000, memoryMb: 1_024 },
+  simulator: false,
   logRetentionDays: 90,
   dataRemoval: 'retain',
 };
@@ -215,6 +255,16 @@ const local: StageConfig = {
   },
   localstack: true,
 };
+
+/** What the dead-letter topic takes beyond the input topic's limit: Surge's x- headers, bounded. */
+export const DEAD_LETTER_HEADROOM_BYTES = 65_536;
+/** The failure topic holds AWS's JSON document per record: the record in base64 and metadata. */
+export const FAILED_TOPIC_FACTOR = 2;
+
+/** The replicas each batch waits for (WAIT): those of a cache whose writes are not durable by themselves. */
+export function waitReplicas(cache: CacheSettings): number {
+  return cache.mode === 'provisioned' && cache.durability !== 'sync' ? cache.replicasPerShard : 0;
+}
 
 export const STAGE_DEFAULTS: Readonly<Record<StageName, StageConfig>> = { dev, prod, local };
 
@@ -292,6 +342,7 @@ export function validateStageConfig(config: StageConfig): string[] {
   integer(p, 'kafka.replicationFactor', kafka.replicationFactor, 1, 3);
   integer(p, 'kafka.minInsyncReplicas', kafka.minInsyncReplicas, 1, 3);
   integer(p, 'kafka.retentionHours', kafka.retentionHours, 1, 8_760);
+  integer(p, 'kafka.maxMessageBytes', kafka.maxMessageBytes, 65_536, 8_388_608);
   integer(p, 'kafka.numIoThreads', kafka.numIoThreads, 1, 64);
   integer(p, 'kafka.numNetworkThreads', kafka.numNetworkThreads, 1, 64);
   if (kafka.mode === 'provisioned' && !config.localstack) {
@@ -313,6 +364,25 @@ export function validateStageConfig(config: StageConfig): string[] {
     `cache.nodeType is not an ElastiCache node type: "${cache.nodeType}"`,
   );
   integer(p, 'cache.replicasPerShard', cache.replicasPerShard, 0, 5);
+  check(
+    p,
+    /^\d+\.\d+$/.test(cache.engineVersion),
+    `cache.engineVersion is not a Valkey version like 9.0: "${cache.engineVersion}"`,
+  );
+  oneOf(p, 'cache.durability', cache.durability, ['sync', 'async', 'off']);
+  if (cache.durability !== 'off') {
+    check(
+      p,
+      Number.parseFloat(cache.engineVersion) >= 9,
+      `cache.durability ${cache.durability} needs cache.engineVersion 9.0 or later, got ${cache.engineVersion}`,
+    );
+    check(
+      p,
+      cache.mode === 'provisioned',
+      `cache.durability ${cache.durability} is for node-based caches, not serverless`,
+    );
+  }
+  integer(p, 'cache.waitTimeoutMs', cache.waitTimeoutMs, 1, 60_000);
   check(
     p,
     !cache.multiAz || cache.replicasPerShard >= 1,
@@ -359,6 +429,7 @@ export function validateStageConfig(config: StageConfig): string[] {
     check(p, es.onFailure === 'none', 'eventSource.onFailure is not supported by LocalStack');
     check(p, kafka.mode === 'provisioned', 'kafka.mode serverless is not supported by LocalStack');
     check(p, cache.mode === 'provisioned', 'cache.mode serverless is not supported by LocalStack');
+    check(p, cache.durability === 'off', 'cache.durability is not supported by LocalStack');
   }
   integer(p, 'analytics.memoryMb', analytics.memoryMb, 128, 10_240);
   integer(p, 'analytics.timeoutSeconds', analytics.timeoutSeconds, 1, 900);
@@ -381,10 +452,16 @@ export function validateStageConfig(config: StageConfig): string[] {
   );
   integer(p, 'analytics.initialSemiSpaceMb', analytics.initialSemiSpaceMb, 0, analytics.semiSpaceMb);
   oneOf(p, 'analytics.sourceMaps', analytics.sourceMaps, [true, false]);
+  oneOf(p, 'simulator', config.simulator, [true, false]);
   integer(p, 'api.rateLimit', api.rateLimit, 1, 10_000);
   integer(p, 'api.burstLimit', api.burstLimit, 1, 5_000);
   integer(p, 'api.memoryMb', api.memoryMb, 128, 10_240);
   integer(p, 'logRetentionDays', config.logRetentionDays, 1, 3_653);
+  check(
+    p,
+    config.topics.failed !== config.topics.input && config.topics.failed !== config.topics.deadLetter,
+    `topics.failed must be a topic of its own, not the input or the dead-letter topic: "${config.topics.failed}"`,
+  );
   for (const [name, topic] of Object.entries(config.topics)) {
     check(
       p,

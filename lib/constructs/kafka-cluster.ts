@@ -53,6 +53,11 @@ export interface KafkaClusterProps {
   readonly brokerLogRetention?: logs.RetentionDays;
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Days the logs of the deploy-time broker lookup are kept.
+   * @default 14
+   */
+  readonly logRetentionDays?: number;
 }
 
 const DEFAULT_BROKER_PROPERTIES = {
@@ -77,9 +82,11 @@ export class KafkaCluster extends Construct implements ec2.IConnectable {
   readonly brokerCount: number;
   /** `<name>/<uuid>`, the part of topic and group ARNs that names the cluster. */
   private readonly clusterPath: string;
+  private readonly logRetentionDays: number;
 
   constructor(scope: Construct, id: string, props: KafkaClusterProps) {
     super(scope, id);
+    this.logRetentionDays = props.logRetentionDays ?? 14;
     this.mode = props.mode ?? 'provisioned';
     const brokersPerAz = props.brokersPerAz ?? 1;
     const volumeSizeGiB = props.volumeSizeGiB ?? 20;
@@ -183,6 +190,12 @@ export class KafkaCluster extends Construct implements ec2.IConnectable {
         },
         policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: [this.clusterArn] }),
         installLatestAwsSdk: false,
+        logGroup:
+          (this.node.tryFindChild('LookupLogs') as logs.ILogGroup | undefined) ??
+          new logs.LogGroup(this, 'LookupLogs', {
+            retention: this.logRetentionDays as logs.RetentionDays,
+            removalPolicy: RemovalPolicy.DESTROY,
+          }),
       });
     if (existing === undefined) {
       const stack = Stack.of(this);

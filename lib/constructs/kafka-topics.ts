@@ -1,5 +1,6 @@
-import { CustomResource, Duration, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, Fn, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as msk from 'aws-cdk-lib/aws-msk';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
@@ -11,6 +12,11 @@ export interface TopicDefinition {
   readonly name: string;
   readonly partitions: number;
   readonly replicationFactor: number;
+  /**
+   * Topic-level configuration, e.g. `{ 'max.message.bytes': '1048576' }`.
+   * @default - the brokers' defaults
+   */
+  readonly configs?: Readonly<Record<string, string>>;
 }
 
 export interface KafkaTopicsProps {
@@ -27,6 +33,11 @@ export interface KafkaTopicsProps {
   readonly securityGroup?: ec2.ISecurityGroup;
   /** Client authentication of the custom resource. @default 'aws-iam' */
   readonly auth?: 'aws-iam' | 'none';
+  /**
+   * Days the custom resource's logs (its function and the provider framework's) are kept.
+   * @default 14
+   */
+  readonly logRetentionDays?: number;
 }
 
 /** The pipeline's topics as code; automatic topic creation stays off on the brokers. */
@@ -50,6 +61,7 @@ export class KafkaTopics extends Construct {
           topicName: topic.name,
           partitionCount: topic.partitions,
           replicationFactor: topic.replicationFactor,
+          ...(topic.configs === undefined ? {} : { configs: Fn.base64(JSON.stringify(topic.configs)) }),
         });
       }
       return;
@@ -64,13 +76,20 @@ export class KafkaTopics extends Construct {
       securityGroup: props.securityGroup,
       memorySize: 512,
       timeout: Duration.minutes(2),
+      logRetention: props.logRetentionDays ?? 14,
     });
     props.cluster.grantManageTopics(
       onEvent,
       props.topics.map((t) => t.name),
     );
     props.cluster.connections.allowDefaultPortFrom(onEvent, 'Topic custom resource to brokers');
-    const topicsProvider = new cr.Provider(this, 'Provider', { onEventHandler: onEvent.function });
+    const topicsProvider = new cr.Provider(this, 'Provider', {
+      onEventHandler: onEvent.function,
+      logGroup: new logs.LogGroup(this, 'ProviderLogs', {
+        retention: (props.logRetentionDays ?? 14) as logs.RetentionDays,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+    });
     acknowledgeFrameworkFunction(topicsProvider, 'custom-resource framework');
     Validations.of(topicsProvider).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::<TopicsOnEventFunctionA4973DA8.Arn>:*]',

@@ -19,6 +19,10 @@ export interface PipelineMonitoringProps {
   readonly cache: RedisCache;
   /** The mapping's failure destination, when it is a queue. @default - none */
   readonly failureQueue?: sqs.IQueue;
+  /** The mapping's failure destination, when it is a Kafka topic. @default - none */
+  readonly failureTopic?: string;
+  /** The event source mapping, whose own metrics count what went to the failure destination. @default - none */
+  readonly eventSourceMappingId?: string;
   /** @default - no subscription: subscribe to the alarm topic yourself */
   readonly alarmEmail?: string;
   /** Records behind the head of the input topic that raise the lag alarm. @default 100_000 */
@@ -130,6 +134,42 @@ export class PipelineMonitoring extends Construct {
         1,
       );
     }
+    if (props.failureTopic !== undefined && props.eventSourceMappingId !== undefined) {
+      alarm(
+        'FailedToTopic',
+        new cloudwatch.Metric({
+          namespace: 'AWS/Lambda',
+          metricName: 'OnFailureDestinationDeliveredEventCount',
+          dimensionsMap: { EventSourceMappingUUID: props.eventSourceMappingId },
+          statistic: 'Sum',
+          period: Duration.minutes(1),
+        }),
+        1,
+        `Records exhausted their retries and went to ${props.failureTopic}: replay them (npm run replay-failed) once the cause is fixed`,
+        1,
+      );
+    }
+    alarm(
+      'StoreBehind',
+      surge('StoreBehind'),
+      1,
+      'The cache is behind Kafka (lost writes after a failover or restore): batches are refused until it is rebuilt (npm run rebuild)',
+      1,
+    );
+    alarm(
+      'StateUnreadable',
+      surge('Quarantined_STATE_UNREADABLE'),
+      1,
+      "A device's stored state cannot be read: its records go to the dead-letter topic with reason STATE_UNREADABLE",
+      1,
+    );
+    alarm(
+      'StartupFailures',
+      surge('StartupFailures'),
+      1,
+      'The analytics function cannot start: configuration, cache secret or broker lookup',
+      1,
+    );
     for (const health of props.cache.healthMetrics()) {
       alarm(health.name, health.metric, health.threshold, health.description);
     }

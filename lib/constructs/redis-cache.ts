@@ -7,6 +7,11 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { DISABLED_DEFAULT_ACCESS, readerAccess, writerAccess } from '../../functions/shared/redis/acl';
+
+/** The cache users of the functions (README, "Security"). */
+export const WRITER_USER = 'surge';
+export const READER_USER = 'surge-reader';
 
 /** Not 6379: AwsSolutions-AEC5 asks for a non-default port. */
 export const DEFAULT_CACHE_PORT = 6380;
@@ -22,6 +27,24 @@ export interface RedisCacheProps {
   readonly mode?: 'provisioned' | 'serverless';
   /** @default 'cache.t4g.micro' */
   readonly nodeType?: string;
+  /**
+   * Valkey version of a node-based cache.
+   * @default '8.0'
+   */
+  readonly engineVersion?: string;
+  /**
+   * Durability of a node-based Valkey 9.0+ cache: `sync` logs every write across AZs before
+   * acknowledging it, `async` acknowledges first; `off` leaves replication asynchronous (then the
+   * analytics function WAITs for its replicas).
+   * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/durability.html
+   * @default 'off'
+   */
+  readonly durability?: 'sync' | 'async' | 'off';
+  /**
+   * The prefix of every key the functions may touch (their users' key pattern).
+   * @default 'surge'
+   */
+  readonly keyPrefix?: string;
   /**
    * Read replicas of the primary; at least 1 for automatic failover.
    * @default 0
@@ -42,15 +65,26 @@ export interface RedisCacheProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
+/** How a function reaches the cache: as which user, and where that user's password is. */
+export interface CacheCredentials {
+  /** `rediss://user@host:port` for the function's REDIS_URL; the password travels separately. */
+  readonly url: string;
+  /** The user's password, read once per container (REDIS_AUTH_SECRET_ARN). */
+  readonly secret: secretsmanager.ISecret;
+}
+
 /**
- * A Valkey replication group (Redis OSS 7 compatible, cluster mode disabled) with TLS in transit,
- * encryption at rest and an AUTH token kept in Secrets Manager.
+ * A Valkey cache with TLS in transit, encryption at rest, eviction off (a write refused for memory
+ * fails the batch loudly instead of dropping state), and RBAC users with least privilege: a writer
+ * for the analytics function, a read-only user for the query API, and the default user switched off.
+ * Node-based (a replication group, cluster mode disabled) or ElastiCache Serverless.
  */
 export class RedisCache extends Construct implements ec2.IConnectable {
   readonly connections: ec2.Connections;
-  /** `rediss://host:port` for the functions' REDIS_URL; the token travels separately. */
-  readonly redisUrl: string;
-  readonly authSecret: secretsmanager.ISecret;
+  /** The analytics function's user: reads and writes Surge's keys through its scripts. */
+  readonly writer: CacheCredentials;
+  /** The query function's user: reads Surge's keys, nothing else. */
+  readonly reader: CacheCredentials;
   /** Whether clients must be cluster-aware (REDIS_CLUSTER). */
   readonly clusterMode: boolean;
   private readonly metricDimensions: Record<string, string>;
@@ -70,16 +104,36 @@ export class RedisCache extends Construct implements ec2.IConnectable {
     }
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
-    this.authSecret = new secretsmanager.Secret(this, 'AuthToken', {
-      description: 'AUTH token of the Surge analytics cache',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
-      removalPolicy,
-    });
-    Validations.of(this.authSecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'An ElastiCache AUTH token rotates through ModifyReplicationGroup (AuthTokenUpdateStrategy ROTATE, then SET) while clients hold both tokens; the README gives the runbook, a single-step rotation Lambda would cut clients off',
-    });
+    const keyPrefix = props.keyPrefix ?? 'surge';
+    const engineVersion = props.engineVersion ?? '8.0';
+    const durability = props.durability ?? 'off';
+    if (!Token.isUnresolved(engineVersion) && durability !== 'off' && Number.parseFloat(engineVersion) < 9) {
+      throw new Error(
+        `durability ${durability} needs Valkey 9.0 or later, got engineVersion ${engineVersion}`,
+      );
+    }
+    const password = (name: string, description: string) => {
+      const secret = new secretsmanager.Secret(this, name, {
+        description,
+        generateSecretString: { passwordLength: 64, excludePunctuation: true },
+        removalPolicy,
+      });
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'A cache user password rotates by ModifyUser with two passwords while clients hold either (README runbook); a single-step rotation Lambda would cut clients off',
+      });
+      return secret;
+    };
+    const writerSecret = password(
+      'WriterPassword',
+      'Password of the Surge cache user of the analytics function',
+    );
+    const readerSecret = password(
+      'ReaderPassword',
+      'Password of the read-only Surge cache user of the query API',
+    );
+    const defaultSecret = password('DefaultUserPassword', 'Password of the switched-off default cache user');
     const key =
       props.encryptionKey ??
       new kms.Key(this, 'Key', {
@@ -93,28 +147,7 @@ export class RedisCache extends Construct implements ec2.IConnectable {
         .toLowerCase()
         .replace(/[^a-z0-9-]/g, '-')
         .replace(/^[^a-z]+/, 'c');
-      // RBAC: a disabled default user, and the application user limited to Surge's keys.
-      const disabledDefault = new elasticache.CfnUser(this, 'DefaultUser', {
-        userId: `${name}-default`.slice(0, 40),
-        userName: 'default',
-        engine: 'valkey',
-        accessString: 'off -@all',
-        authenticationMode: { Type: 'no-password-required' },
-      });
-      const appUser = new elasticache.CfnUser(this, 'AppUser', {
-        userId: `${name}-app`.slice(0, 40),
-        userName: 'surge',
-        engine: 'valkey',
-        accessString: 'on ~surge:* +@all',
-        authenticationMode: { Type: 'password', Passwords: [this.authSecret.secretValue.unsafeUnwrap()] },
-      });
-      const users = new elasticache.CfnUserGroup(this, 'Users', {
-        userGroupId: `${name}-users`.slice(0, 40),
-        engine: 'valkey',
-        userIds: [disabledDefault.userId, appUser.userId],
-      });
-      users.addDependency(disabledDefault);
-      users.addDependency(appUser);
+      const users = this.users(name, keyPrefix, { writerSecret, readerSecret, defaultSecret });
       const cache = new elasticache.CfnServerlessCache(this, 'Resource', {
         serverlessCacheName: name,
         engine: 'valkey',
@@ -127,7 +160,9 @@ export class RedisCache extends Construct implements ec2.IConnectable {
       });
       cache.addDependency(users);
       cache.applyRemovalPolicy(removalPolicy);
-      this.redisUrl = `rediss://surge@${cache.attrEndpointAddress}:${cache.attrEndpointPort}`;
+      const endpoint = `${cache.attrEndpointAddress}:${cache.attrEndpointPort}`;
+      this.writer = { url: `rediss://${WRITER_USER}@${endpoint}`, secret: writerSecret };
+      this.reader = { url: `rediss://${READER_USER}@${endpoint}`, secret: readerSecret };
       this.metricDimensions = { clusterId: name };
       this.connections = new ec2.Connections({
         securityGroups: [props.securityGroup],
@@ -145,10 +180,25 @@ export class RedisCache extends Construct implements ec2.IConnectable {
       removalPolicy,
     });
 
+    // noeviction: a full cache refuses writes (the batch fails and is retried, an alarm fires)
+    // rather than evicting state that exactly-once depends on; the default groups use volatile-lru.
+    const parameters = new elasticache.CfnParameterGroup(this, 'Parameters', {
+      cacheParameterGroupFamily: `valkey${engineVersion.split('.')[0]}`,
+      description: 'Surge: never evict',
+      properties: { 'maxmemory-policy': 'noeviction' },
+    });
+    const name = Names.uniqueResourceName(this, { maxLength: 32, separator: '-' })
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-')
+      .replace(/^[^a-z]+/, 'c');
+    const users = this.users(name, keyPrefix, { writerSecret, readerSecret, defaultSecret });
     const group = new elasticache.CfnReplicationGroup(this, 'Resource', {
       replicationGroupDescription: 'Surge device aggregates',
       engine: 'valkey',
-      engineVersion: '8.0',
+      engineVersion,
+      ...(Number.parseFloat(engineVersion) >= 9
+        ? { durability: durability === 'off' ? 'disabled' : durability }
+        : {}),
       cacheNodeType: nodeType,
       numNodeGroups: 1,
       replicasPerNodeGroup: replicas,
@@ -159,12 +209,11 @@ export class RedisCache extends Construct implements ec2.IConnectable {
       transitEncryptionMode: 'required',
       atRestEncryptionEnabled: true,
       kmsKeyId: key.keyArn,
-      authToken: this.authSecret.secretValue.unsafeUnwrap(),
+      userGroupIds: [users.userGroupId],
       cacheSubnetGroupName: subnets.ref,
       securityGroupIds: [props.securityGroup.securityGroupId],
       snapshotRetentionLimit: props.snapshotRetentionDays ?? 1,
-      // volatile-lru: only expiring keys (minute windows) can be evicted, never device aggregates.
-      cacheParameterGroupName: 'default.valkey8',
+      cacheParameterGroupName: parameters.ref,
       logDeliveryConfigurations: [
         {
           destinationType: 'cloudwatch-logs',
@@ -174,18 +223,63 @@ export class RedisCache extends Construct implements ec2.IConnectable {
         },
       ],
     });
+    group.addDependency(users);
     group.applyRemovalPolicy(removalPolicy);
+    if (group.durability !== undefined) {
+      // cfn-lint's resource specification predates Durability (aws-cdk-lib's CfnReplicationGroup
+      // and CloudFormation have it): its unknown-property check is silenced here alone.
+      group.cfnOptions.metadata = { 'cfn-lint': { config: { ignore_checks: ['E3002'] } } };
+    }
+    Validations.of(group).acknowledge({
+      id: 'AwsSolutions-AEC6',
+      reason:
+        'RBAC users (a writer, a read-only reader, the default user off) authenticate each function instead of one shared AUTH token',
+    });
     this.metricDimensions = { CacheClusterId: `${group.ref}-001` };
-    this.redisUrl = `rediss://${group.attrPrimaryEndPointAddress}:${group.attrPrimaryEndPointPort}`;
+    const endpoint = `${group.attrPrimaryEndPointAddress}:${group.attrPrimaryEndPointPort}`;
+    this.writer = { url: `rediss://${WRITER_USER}@${endpoint}`, secret: writerSecret };
+    this.reader = { url: `rediss://${READER_USER}@${endpoint}`, secret: readerSecret };
     this.connections = new ec2.Connections({
       securityGroups: [props.securityGroup],
       defaultPort: ec2.Port.tcp(port),
     });
   }
 
-  /** Reading the AUTH token at cold start. */
-  grantConnect(grantee: iam.IGrantable): void {
-    this.authSecret.grantRead(grantee);
+  /** Lets `grantee` read the password of the cache's writer (`write`) or read-only (`read`) user at cold start. */
+  grantConnect(grantee: iam.IGrantable, access: 'write' | 'read' = 'write'): iam.Grant {
+    return (access === 'write' ? this.writer : this.reader).secret.grantRead(grantee);
+  }
+
+  /** The user group: the default user switched off (password-authenticated, as Valkey requires), writer, reader. */
+  private users(
+    name: string,
+    keyPrefix: string,
+    secrets: {
+      writerSecret: secretsmanager.ISecret;
+      readerSecret: secretsmanager.ISecret;
+      defaultSecret: secretsmanager.ISecret;
+    },
+  ): elasticache.CfnUserGroup {
+    const user = (id: string, userName: string, accessString: string, secret: secretsmanager.ISecret) =>
+      new elasticache.CfnUser(this, id, {
+        userId: `${name}-${id.toLowerCase()}`.slice(0, 40),
+        userName,
+        engine: 'valkey',
+        accessString,
+        authenticationMode: { Type: 'password', Passwords: [secret.secretValue.unsafeUnwrap()] },
+      });
+    const members = [
+      user('DefaultUser', 'default', DISABLED_DEFAULT_ACCESS, secrets.defaultSecret),
+      user('WriterUser', WRITER_USER, writerAccess(keyPrefix), secrets.writerSecret),
+      user('ReaderUser', READER_USER, readerAccess(keyPrefix), secrets.readerSecret),
+    ];
+    const group = new elasticache.CfnUserGroup(this, 'Users', {
+      userGroupId: `${name}-users`.slice(0, 40),
+      engine: 'valkey',
+      userIds: members.map((m) => m.userId),
+    });
+    for (const member of members) group.addDependency(member);
+    return group;
   }
 
   /** A metric of the primary node, or of the serverless cache. */

@@ -33,12 +33,13 @@ export class ApiStack extends Stack {
       memorySize: config.api.memoryMb,
       logRetention: config.logRetentionDays,
       environment: {
-        REDIS_URL: cache.redisUrl,
-        REDIS_AUTH_SECRET_ARN: cache.authSecret.secretArn,
+        // The read-only cache user: the query API cannot change what it serves.
+        REDIS_URL: cache.reader.url,
+        REDIS_AUTH_SECRET_ARN: cache.reader.secret.secretArn,
         REDIS_CLUSTER: String(cache.clusterMode),
       },
     });
-    cache.grantConnect(this.query);
+    cache.grantConnect(this.query, 'read');
     cache.connections.allowDefaultPortFrom(this.query, 'Query function to Redis');
 
     this.api = new apigw.HttpApi(this, 'Api', {

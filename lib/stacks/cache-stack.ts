@@ -22,6 +22,8 @@ export class CacheStack extends Stack {
       securityGroup: props.cacheSecurityGroup,
       mode: cache.mode,
       nodeType: cache.nodeType,
+      engineVersion: cache.engineVersion,
+      durability: cache.durability,
       replicas: cache.replicasPerShard,
       multiAz: cache.multiAz,
       snapshotRetentionDays: props.config.stage === 'prod' ? 7 : 1,

@@ -1,4 +1,4 @@
-import { Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnResource, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -42,6 +42,7 @@ export class NetworkStack extends Stack {
       restrictDefaultSecurityGroup: true,
     });
     this.vpc = vpc;
+    this.giveProviderHandlersRetention(config.logRetentionDays);
     vpc.addFlowLog('FlowLogs', {
       destination: ec2.FlowLogDestination.toCloudWatchLogs(
         new logs.LogGroup(this, 'FlowLogGroup', {
@@ -107,6 +108,23 @@ export class NetworkStack extends Stack {
           `Pollers to ${name}`,
         );
       }
+    }
+  }
+
+  /**
+   * CDK's own custom resource providers in this stack (the one that restricts the VPC's default
+   * security group) log to a group kept forever unless told otherwise: each gets a group of its own.
+   */
+  private giveProviderHandlersRetention(days: number): void {
+    for (const child of this.node.children) {
+      if (!child.node.id.endsWith('CustomResourceProvider')) continue;
+      const handler = child.node.tryFindChild('Handler');
+      if (!(handler instanceof CfnResource) || handler.cfnResourceType !== 'AWS::Lambda::Function') continue;
+      const group = new logs.LogGroup(this, `${child.node.id.replace(/[^A-Za-z0-9]/g, '')}Logs`, {
+        retention: days as logs.RetentionDays,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      handler.addPropertyOverride('LoggingConfig', { LogGroup: group.logGroupName });
     }
   }
 }

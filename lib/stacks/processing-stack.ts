@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import type { StageConfig } from '../config/stage-config';
+import { type StageConfig, waitReplicas } from '../config/stage-config';
 import type { KafkaCluster } from '../constructs/kafka-cluster';
 import { PipelineMonitoring } from '../constructs/pipeline-monitoring';
 import type { RedisCache } from '../constructs/redis-cache';
@@ -27,7 +27,8 @@ export class ProcessingStack extends Stack {
   readonly analytics: SurgeFunction;
   readonly eventSource: sources.ManagedKafkaEventSource;
   readonly monitoring: PipelineMonitoring;
-  readonly simulator: SurgeFunction;
+  /** The device simulator, in stages with `simulator: true`. */
+  readonly simulator?: SurgeFunction;
 
   constructor(scope: Construct, id: string, props: ProcessingStackProps) {
     super(scope, id, props);
@@ -49,9 +50,13 @@ export class ProcessingStack extends Stack {
       bundleSchemas: true,
       logRetention: config.logRetentionDays,
       environment: {
-        REDIS_URL: cache.redisUrl,
-        REDIS_AUTH_SECRET_ARN: cache.authSecret.secretArn,
+        REDIS_URL: cache.writer.url,
+        REDIS_AUTH_SECRET_ARN: cache.writer.secret.secretArn,
         REDIS_CLUSTER: String(cache.clusterMode),
+        // Without synchronous durability, a batch counts as applied once its replicas have it.
+        REDIS_WAIT_REPLICAS: String(waitReplicas(config.cache)),
+        REDIS_WAIT_TIMEOUT_MS: String(config.cache.waitTimeoutMs),
+        KAFKA_MAX_MESSAGE_BYTES: String(config.kafka.maxMessageBytes),
         // Brokers come from the event's bootstrapServers: no control-plane call, no extra endpoint.
         KAFKA_AUTH: config.localstack ? 'none' : 'aws-iam',
         KAFKA_IDEMPOTENT: String(!config.localstack),
@@ -60,6 +65,7 @@ export class ProcessingStack extends Stack {
         TOPIC_SUMMARIES: topics.summaries,
         TOPIC_ALERTS: topics.alerts,
         TOPIC_DEAD_LETTER: topics.deadLetter,
+        TOPIC_FAILED: topics.failed,
         ALERT_TEMPERATURE_THRESHOLD: String(settings.alertTemperatureThreshold),
         WINDOW_TTL_SECONDS: String(settings.windowTtlSeconds),
         POWERTOOLS_LOG_LEVEL: config.stage === 'prod' ? 'WARN' : 'INFO',
@@ -69,14 +75,20 @@ export class ProcessingStack extends Stack {
     cache.connections.allowDefaultPortFrom(this.analytics, 'Analytics function to Redis');
     cluster.connections.allowDefaultPortFrom(this.analytics, 'Analytics function to brokers (IAM auth, TLS)');
     cluster.grantConsume(this.analytics, topics.input, es.consumerGroupId);
-    cluster.grantProduce(this.analytics, [topics.summaries, topics.alerts, topics.deadLetter], {
-      idempotent: !config.localstack,
-    });
+    // The failure topic is written by the mapping's pollers with the function's role.
+    cluster.grantProduce(
+      this.analytics,
+      [topics.summaries, topics.alerts, topics.deadLetter, topics.failed],
+      {
+        idempotent: !config.localstack,
+      },
+    );
 
     let failureQueue: sqs.Queue | undefined;
     let onFailure: lambda.IEventSourceDlq | undefined;
     if (es.onFailure === 'kafka') {
-      onFailure = new sources.KafkaDlq(topics.deadLetter);
+      // A topic of its own: AWS writes JSON documents there, not the quarantine contract of iot-data-dlq.
+      onFailure = new sources.KafkaDlq(topics.failed);
     } else if (es.onFailure === 'sqs') {
       const key = new kms.Key(this, 'FailedBatchesKey', {
         enableKeyRotation: true,
@@ -141,28 +153,31 @@ export class ProcessingStack extends Stack {
         'ManagedKafkaEventSource attaches AWSLambdaMSKExecutionRole, the policy AWS maintains for MSK pollers; the kafka-cluster data-plane actions are granted separately on exact ARNs',
     });
 
-    // A fleet inside the VPC for trying the deployment: `aws lambda invoke` publishes generated telemetry.
-    const auth = config.localstack ? 'none' : 'aws-iam';
-    this.simulator = new SurgeFunction(this, 'Simulator', {
-      entry: 'functions/simulator/handler.ts',
-      description: 'Surge device simulator: publishes generated telemetry to iot-data',
-      vpc: props.vpc,
-      securityGroup: props.functionSecurityGroup,
-      memorySize: 1_024,
-      timeout: Duration.minutes(5),
-      reservedConcurrentExecutions: 1,
-      bundleSchemas: true,
-      logRetention: config.logRetentionDays,
-      environment: {
-        KAFKA_BROKERS: cluster.bootstrapBrokers(auth),
-        KAFKA_AUTH: auth,
-        KAFKA_IDEMPOTENT: String(!config.localstack),
-        TOPIC_INPUT: topics.input,
-      },
-    });
-    cluster.grantProduce(this.simulator, [topics.input], { idempotent: !config.localstack });
-    cluster.connections.allowDefaultPortFrom(this.simulator, 'Simulator to brokers (IAM auth, TLS)');
-    new CfnOutput(this, 'SimulatorFunctionName', { value: this.simulator.function.functionName });
+    // A fleet inside the VPC for trying a deployment: `aws lambda invoke` publishes generated telemetry.
+    // Only in stages that ask for it (not prod): it can write to the input topic.
+    if (config.simulator) {
+      const auth = config.localstack ? 'none' : 'aws-iam';
+      this.simulator = new SurgeFunction(this, 'Simulator', {
+        entry: 'functions/simulator/handler.ts',
+        description: 'Surge device simulator: publishes generated telemetry to iot-data',
+        vpc: props.vpc,
+        securityGroup: props.functionSecurityGroup,
+        memorySize: 1_024,
+        timeout: Duration.minutes(5),
+        reservedConcurrentExecutions: 1,
+        bundleSchemas: true,
+        logRetention: config.logRetentionDays,
+        environment: {
+          KAFKA_BROKERS: cluster.bootstrapBrokers(auth),
+          KAFKA_AUTH: auth,
+          KAFKA_IDEMPOTENT: String(!config.localstack),
+          TOPIC_INPUT: topics.input,
+        },
+      });
+      cluster.grantProduce(this.simulator, [topics.input], { idempotent: !config.localstack });
+      cluster.connections.allowDefaultPortFrom(this.simulator, 'Simulator to brokers (IAM auth, TLS)');
+      new CfnOutput(this, 'SimulatorFunctionName', { value: this.simulator.function.functionName });
+    }
 
     this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
       analytics: this.analytics,
@@ -170,6 +185,8 @@ export class ProcessingStack extends Stack {
       cluster,
       cache,
       failureQueue,
+      failureTopic: es.onFailure === 'kafka' ? topics.failed : undefined,
+      eventSourceMappingId: this.eventSource.eventSourceMappingId,
       alarmEmail: config.alarmEmail,
     });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });

@@ -1,7 +1,7 @@
 import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
-import type { StageConfig } from '../config/stage-config';
+import { DEAD_LETTER_HEADROOM_BYTES, FAILED_TOPIC_FACTOR, type StageConfig } from '../config/stage-config';
 import { KafkaCluster } from '../constructs/kafka-cluster';
 import { KafkaTopics } from '../constructs/kafka-topics';
 
@@ -13,7 +13,17 @@ export interface StreamingStackProps extends StackProps {
   readonly functionSecurityGroup: ec2.ISecurityGroup;
 }
 
-/** The MSK cluster and the pipeline's four topics. */
+/**
+ * What each topic takes: any record the input topic accepted must fit the dead-letter topic with
+ * Surge's headers, and the failure topic as AWS's JSON document (the record in base64, metadata).
+ */
+export function maxMessageBytes(role: keyof StageConfig['topics'], input: number): number {
+  if (role === 'deadLetter') return input + DEAD_LETTER_HEADROOM_BYTES;
+  if (role === 'failed') return input * FAILED_TOPIC_FACTOR + DEAD_LETTER_HEADROOM_BYTES;
+  return input;
+}
+
+/** The MSK cluster and the pipeline's five topics. */
 export class StreamingStack extends Stack {
   readonly cluster: KafkaCluster;
 
@@ -46,6 +56,7 @@ export class StreamingStack extends Stack {
         'num.network.threads': k.numNetworkThreads,
       },
       removalPolicy: config.dataRemoval === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      logRetentionDays: config.logRetentionDays,
     });
     new KafkaTopics(this, 'Topics', {
       cluster: this.cluster,
@@ -53,10 +64,16 @@ export class StreamingStack extends Stack {
       vpc: props.vpc,
       securityGroup: props.functionSecurityGroup,
       auth: config.localstack ? 'none' : 'aws-iam',
-      topics: Object.values(config.topics).map((name) => ({
+      logRetentionDays: config.logRetentionDays,
+      topics: Object.entries(config.topics).map(([role, name]) => ({
         name,
         partitions: k.partitions,
         replicationFactor: k.mode === 'serverless' ? 3 : k.replicationFactor,
+        configs: {
+          'max.message.bytes': String(
+            maxMessageBytes(role as keyof StageConfig['topics'], k.maxMessageBytes),
+          ),
+        },
       })),
     });
   }

@@ -32,6 +32,24 @@ export interface FailedBatch {
   readonly records: readonly KafkaMessage[];
   readonly attempts: number;
   readonly error: string;
+  /** Why it was given up on, named as AWS's failure documents name it. */
+  readonly condition: 'RetryAttemptsExhausted' | 'RecordAgeExceeded';
+}
+
+/** A consumed message as the mapping puts it in an event. */
+export function eventRecordOf(topic: string, partition: number, m: KafkaMessage): MSKRecord {
+  return toMskRecord(
+    {
+      topic,
+      partition,
+      offset: Number(m.offset),
+      timestamp: Number(m.timestamp),
+      key: m.key,
+      value: m.value,
+      headers: headersOf(m),
+    },
+    topic,
+  );
 }
 
 export interface EmulatorOptions {
@@ -292,20 +310,7 @@ export class EventSourceEmulator {
     const event = buildMskEvent([], {
       bootstrapServers: this.options.bootstrapServersInEvent ?? this.options.brokers.join(','),
     });
-    const records: MSKRecord[] = batch.map((m) =>
-      toMskRecord(
-        {
-          topic: this.options.topic,
-          partition: state.partition,
-          offset: Number(m.offset),
-          timestamp: Number(m.timestamp),
-          key: m.key,
-          value: m.value,
-          headers: headersOf(m),
-        },
-        this.options.topic,
-      ),
-    );
+    const records: MSKRecord[] = batch.map((m) => eventRecordOf(this.options.topic, state.partition, m));
     event.records[`${this.options.topic}-${state.partition}`] = records;
     return event;
   }
@@ -377,6 +382,7 @@ export class EventSourceEmulator {
         records: remaining,
         attempts: state.attempts,
         error,
+        condition: expired ? 'RecordAgeExceeded' : 'RetryAttemptsExhausted',
       });
       this.stats.toFailureDestination += remaining.length;
       await this.commit(state, remaining);

@@ -48,6 +48,31 @@ describe('security invariants of every stack', () => {
     (t) => Object.values(t.Resources ?? {}) as { Type: string; Properties?: any }[],
   );
 
+  it('keeps every log group for a set time, and every function logs to one of them', () => {
+    const logGroups = new Map<string, { RetentionInDays?: number }>();
+    for (const template of templates) {
+      for (const [id, r] of Object.entries(template.Resources ?? {}) as [
+        string,
+        { Type: string; Properties?: Record<string, unknown> },
+      ][]) {
+        if (r.Type === 'AWS::Logs::LogGroup') logGroups.set(id, r.Properties ?? {});
+      }
+    }
+    expect(logGroups.size).toBeGreaterThan(0);
+    for (const [id, group] of logGroups) expect(group.RetentionInDays, id).toBeGreaterThan(0);
+    for (const template of templates) {
+      for (const [id, r] of Object.entries(template.Resources ?? {}) as [
+        string,
+        { Type: string; Properties?: { LoggingConfig?: { LogGroup?: { Ref?: string } } } },
+      ][]) {
+        if (r.Type !== 'AWS::Lambda::Function') continue;
+        const ref = r.Properties?.LoggingConfig?.LogGroup?.Ref;
+        expect(ref, `${id} has no log group of its own (it would log to one kept forever)`).toBeDefined();
+        expect(logGroups.has(ref as string), `${id} logs to ${ref}`).toBe(true);
+      }
+    }
+  });
+
   it('opens no ingress to the internet', () => {
     const open = (rule: { CidrIp?: string; CidrIpv6?: string }) =>
       rule.CidrIp === '0.0.0.0/0' || rule.CidrIpv6 === '::/0';

@@ -119,6 +119,9 @@ describe('query handler', () => {
     `/devices/${'x'.repeat(129)}`,
     '/devices/%E0%A4%A',
     '/devices/a%7Bb%7D/windows',
+    '/devices/%7Bq-1%7D',
+    `/devices/${'x'.repeat(129)}/windows`,
+    `/devices/${'%F0%9F%92%A9'.repeat(40)}`,
   ])('answers 400 for a device id that does not match the pattern: %s', async (path) => {
     const { status, body } = await get(path);
     expect(status).toBe(400);
@@ -159,6 +162,24 @@ describe('query handler', () => {
     expect(inside.body.windows.map((w: { start: number }) => w.start)).toEqual([at(9, 0), at(10, 0)]);
   });
 
+  it("answers the 7 days up to the device's last reading without from and to, and 7 days from a lone from", async () => {
+    const latest = await get('/devices/q-1/windows');
+    const fromT0 = await get(`/devices/q-1/windows?from=${T0}`);
+    const upTo = await get(`/devices/q-1/windows?to=${T0 + 60_000}`);
+    expect(latest.body.windows.map((w: { start: number }) => w.start)).toEqual([
+      T0,
+      T0 + 60_000,
+      T0 + 180_000,
+    ]);
+    expect(fromT0.body).toEqual(latest.body);
+    expect(upTo.body.windows.map((w: { start: number }) => w.start)).toEqual([T0, T0 + 60_000]);
+    expect(await get(`/devices/q-1/windows?from=${T0 + 7 * 86_400_000 + 1}`)).toEqual({
+      status: 200,
+      body: { deviceId: 'q-1', windows: [] },
+    });
+    expect((await get('/devices/never-seen/windows')).status).toBe(404);
+  });
+
   it('limits windows to starts between from and to, inclusive', async () => {
     const { body } = await get(`/devices/q-1/windows?from=${T0 + 60_000}&to=${T0 + 180_000}`);
     expect(body.windows.map((w: { start: number }) => w.start)).toEqual([T0 + 60_000, T0 + 180_000]);
@@ -170,6 +191,11 @@ describe('query handler', () => {
     ['from=yesterday', /epoch milliseconds/],
     ['from=-5', /epoch milliseconds/],
     ['from=20&to=10', /from \(20\) is after to \(10\)/],
+    [`from=${2 ** 53}`, /epoch milliseconds up to 9007199254740991/],
+    ['to=9999999999999999', /epoch milliseconds/],
+    ['from=1.5', /epoch milliseconds/],
+    ['from=0&to=9007199254740991', /at most 604800000 ms \(7 days\) apart/],
+    [`from=0&to=${7 * 86_400_000 + 1}`, /at most 604800000 ms/],
   ])('answers 400 for windows?%s', async (query, message) => {
     const { status, body } = await get(`/devices/q-1/windows?${query}`);
     expect(status).toBe(400);

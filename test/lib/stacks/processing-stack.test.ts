@@ -49,7 +49,7 @@ describe('processing stack', () => {
       MaximumRetryAttempts: 10,
       MaximumRecordAgeInSeconds: 21_600,
       BisectBatchOnFunctionError: true,
-      DestinationConfig: { OnFailure: { Destination: 'kafka://iot-data-dlq' } },
+      DestinationConfig: { OnFailure: { Destination: 'kafka://iot-data-failed' } },
     });
   });
 
@@ -134,5 +134,37 @@ describe('processing stack', () => {
     synthStage('dev', { alarmEmail: 'oncall@example.com' })
       .template('processing')
       .hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
+  });
+
+  it('alarms when records reach the failure topic, the store is behind, a state is unreadable or start-up fails', () => {
+    const template = dev.template('processing');
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'OnFailureDestinationDeliveredEventCount',
+      Dimensions: [{ Name: 'EventSourceMappingUUID', Value: Match.anyValue() }],
+      Threshold: 1,
+    });
+    for (const metric of ['StoreBehind', 'Quarantined_STATE_UNREADABLE', 'StartupFailures']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'Surge',
+        MetricName: metric,
+        Threshold: 1,
+      });
+    }
+  });
+
+  it('lets the mapping write the failure topic with the function role', () => {
+    const writes = statements(dev).filter((s) => actions(s).includes('kafka-cluster:WriteData'));
+    expect(JSON.stringify(writes)).toContain('"/iot-data-failed"');
+  });
+
+  it('deploys the device simulator only in stages that ask for it', () => {
+    const simulators = (stage: ReturnType<typeof synthStage>) =>
+      Object.values(stage.template('processing').findResources('AWS::Lambda::Function')).filter((f) =>
+        String(f.Properties.Description ?? '').includes('simulator'),
+      ).length;
+    expect(simulators(dev)).toBe(1);
+    expect(simulators(prod)).toBe(0);
+    expect(simulators(synthStage('prod', { simulator: true }))).toBe(1);
   });
 });

@@ -42,15 +42,37 @@ describe('streaming stack', () => {
     expect(properties(prod)).toContain('num.io.threads=8');
   });
 
-  it('declares the four topics with the stage partition count', () => {
+  it('declares the five topics with the stage partition count', () => {
     const topics = prod.template('streaming').findResources('AWS::MSK::Topic');
     expect(
       Object.values(topics)
         .map((t) => t.Properties.TopicName)
         .sort(),
-    ).toEqual(['iot-alerts', 'iot-data', 'iot-data-dlq', 'processed-data']);
+    ).toEqual(['iot-alerts', 'iot-data', 'iot-data-dlq', 'iot-data-failed', 'processed-data']);
     for (const topic of Object.values(topics))
       expect(topic.Properties).toMatchObject({ PartitionCount: 24, ReplicationFactor: 3 });
+  });
+
+  it('sizes the dead-letter and failure topics so that any record the input topic took fits them', () => {
+    const limits = Object.fromEntries(
+      Object.values(prod.template('streaming').findResources('AWS::MSK::Topic')).map((t) => [
+        t.Properties.TopicName,
+        Number(JSON.parse(t.Properties.Configs['Fn::Base64'])['max.message.bytes']),
+      ]),
+    );
+    expect(limits).toEqual({
+      'iot-data': 1_048_576,
+      'processed-data': 1_048_576,
+      'iot-alerts': 1_048_576,
+      'iot-data-dlq': 1_048_576 + 65_536,
+      'iot-data-failed': 2 * 1_048_576 + 65_536,
+    });
+    // The function cuts its produce requests below the output topics' limit.
+    prod.template('processing').hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ KAFKA_MAX_MESSAGE_BYTES: '1048576', TOPIC_FAILED: 'iot-data-failed' }),
+      },
+    });
   });
 
   it('creates topics with a custom resource where AWS::MSK::Topic is unavailable', () => {

@@ -116,18 +116,34 @@ describe('a cluster-mode Redis (ElastiCache Serverless)', () => {
       // MOVED: the device's slot is moved to another node after the container learned the slot map.
       const moved = 'reshard-moved';
       const movedSlot = calculateSlot(keys.device(moved));
-      await handler(buildMskEvent([telemetryRecord(reading(moved, 0), { offset: 10_000, partition: 0, topic: 'reshard' })]));
+      await handler(
+        buildMskEvent([
+          telemetryRecord(reading(moved, 0), { offset: 10_000, partition: 0, topic: 'reshard' }),
+        ]),
+      );
       const newOwner = nodes.find((n) => n !== ownerOf(movedSlot)) as (typeof nodes)[number];
       await migrate(movedSlot, newOwner, true);
-      await handler(buildMskEvent([telemetryRecord(reading(moved, 1), { offset: 10_001, partition: 0, topic: 'reshard' })]));
+      await handler(
+        buildMskEvent([
+          telemetryRecord(reading(moved, 1), { offset: 10_001, partition: 0, topic: 'reshard' }),
+        ]),
+      );
 
       // ASK: the slot is mid-migration and the device's keys are already on the importing node.
       const asked = 'reshard-asked';
       const askedSlot = calculateSlot(keys.device(asked));
-      await handler(buildMskEvent([telemetryRecord(reading(asked, 0), { offset: 10_002, partition: 0, topic: 'reshard' })]));
+      await handler(
+        buildMskEvent([
+          telemetryRecord(reading(asked, 0), { offset: 10_002, partition: 0, topic: 'reshard' }),
+        ]),
+      );
       const importing = nodes.find((n) => n !== ownerOf(askedSlot) && n !== newOwner) ?? newOwner;
       const source = await migrate(askedSlot, importing, false);
-      await handler(buildMskEvent([telemetryRecord(reading(asked, 1), { offset: 10_003, partition: 0, topic: 'reshard' })]));
+      await handler(
+        buildMskEvent([
+          telemetryRecord(reading(asked, 1), { offset: 10_003, partition: 0, topic: 'reshard' }),
+        ]),
+      );
       for (const { node } of nodes) await node.cluster('SETSLOT', askedSlot, 'NODE', importing.id);
       expect(source.id).not.toBe(importing.id);
 

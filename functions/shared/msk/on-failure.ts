@@ -1,0 +1,92 @@
+import type { MSKEvent, MSKRecord } from 'aws-lambda';
+import { parseMskEvent, type SourceRecord } from './event';
+
+/**
+ * The document AWS's event source mapping writes to a `kafka://` on-failure destination, one per
+ * record of a batch that ran out of retries or record age (Lambda Developer Guide,
+ * kafka-on-failure-destination), keyed by the record's key. The local emulator writes the same
+ * document, so the replay path (ops/replay-failed.ts) reads one format locally and in AWS.
+ */
+export interface OnFailureDocument {
+  readonly requestContext: {
+    readonly requestId: string;
+    readonly functionArn: string;
+    /** RetryAttemptsExhausted, RecordAgeExceeded, MaximumPayloadSizeExceeded, ... */
+    readonly condition: string;
+    readonly approximateInvokeCount: number;
+  };
+  readonly responseContext: {
+    readonly statusCode: number;
+    readonly executedVersion: string;
+    readonly functionError: string;
+  };
+  readonly version: '1.0';
+  readonly timestamp: string;
+  readonly KafkaBatchInfo: {
+    readonly batchSize: number;
+    readonly eventSourceArn: string;
+    readonly bootstrapServers: string;
+    readonly payloadSize: number;
+    readonly recordInfo: { readonly offset: string; readonly timestamp: string };
+  };
+  /** An MSK event that holds the one failed record. */
+  readonly payload: MSKEvent;
+}
+
+export interface FailureContext {
+  readonly condition: string;
+  readonly approximateInvokeCount: number;
+  readonly functionArn: string;
+  readonly eventSourceArn: string;
+  readonly bootstrapServers: string;
+  readonly batchSize: number;
+  readonly functionError: string;
+  readonly requestId?: string;
+  readonly now?: Date;
+}
+
+export function onFailureDocument(record: MSKRecord, context: FailureContext): OnFailureDocument {
+  const payload: MSKEvent = {
+    eventSource: 'aws:kafka',
+    eventSourceArn: context.eventSourceArn,
+    bootstrapServers: context.bootstrapServers,
+    records: { [`${record.topic}-${record.partition}`]: [record] },
+  };
+  return {
+    requestContext: {
+      requestId: context.requestId ?? crypto.randomUUID(),
+      functionArn: context.functionArn,
+      condition: context.condition,
+      approximateInvokeCount: context.approximateInvokeCount,
+    },
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: context.functionError },
+    version: '1.0',
+    timestamp: (context.now ?? new Date()).toISOString(),
+    KafkaBatchInfo: {
+      batchSize: context.batchSize,
+      eventSourceArn: context.eventSourceArn,
+      bootstrapServers: context.bootstrapServers,
+      payloadSize: Buffer.byteLength(JSON.stringify(payload)),
+      recordInfo: { offset: String(record.offset), timestamp: new Date(record.timestamp).toISOString() },
+    },
+    payload,
+  };
+}
+
+export class OnFailureDocumentError extends Error {
+  override name = 'OnFailureDocumentError';
+}
+
+/** The records a failure document holds, as the function would have received them. */
+export function recordsOfFailureDocument(document: Buffer | string): SourceRecord[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(typeof document === 'string' ? document : document.toString('utf8'));
+  } catch (cause) {
+    throw new OnFailureDocumentError(`not a JSON document: ${(cause as Error).message}`, { cause });
+  }
+  const payload = (parsed as { payload?: unknown } | null)?.payload;
+  if (payload === undefined) throw new OnFailureDocumentError('the document has no payload');
+  // AWS documents the payload as the event; accept it as JSON text too.
+  return parseMskEvent(typeof payload === 'string' ? JSON.parse(payload) : payload);
+}
