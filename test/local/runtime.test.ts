@@ -5,6 +5,8 @@ import { loadStageConfig } from '../../lib/config/stage-config';
 import type { BatchHandler } from '../../local/event-source/emulator';
 import { LocalRuntime, type RuntimeOptions } from '../../local/runtime';
 import { simulate } from '../../local/simulator';
+import { replayFailed } from '../../ops/replay-failed';
+import { toolsContext } from '../../ops/tools-context';
 import { expectAggregatesEqual } from '../support/expected-aggregates';
 import { readTopic } from '../support/infrastructure';
 
@@ -112,6 +114,64 @@ describe('local runtime', () => {
       await until(() => runtime.emulator.stats.committed === 20_000, 'all events processed', 90_000);
       expect(runtime.emulator.stats.failedInvocations).toBeGreaterThan(0);
       expect(runtime.emulator.stats.toFailureDestination).toBe(0);
+      await expectMatchesTruth(runtime, result.truth);
+    });
+  }, 180_000);
+
+  it('diverts batches that keep failing to the failure topic as AWS documents them, and their replay is exact', async () => {
+    // Every delivery of iot-data-0's offsets 100..149 fails; the batches after it are refused while
+    // the store is behind, so all of that partition from there on goes to the failure topic.
+    const wrapHandler =
+      (handler: BatchHandler): BatchHandler =>
+      async (event, context) => {
+        if (event.records['iot-data-0']?.some((r) => r.offset >= 100 && r.offset < 150)) {
+          throw new Error('injected: this batch always fails');
+        }
+        return handler(event, context);
+      };
+    const giving = config({ eventSource: { retryAttempts: 1, bisectBatchOnError: false, batchSize: 100 } });
+    await withRuntime({ config: giving, wrapHandler }, async (runtime) => {
+      const result = await simulate({
+        brokers: runtime.brokers,
+        topic: 'iot-data',
+        devices: 30,
+        events: 3_000,
+        rate: 0,
+        badRatio: 0,
+      });
+      await until(
+        () => runtime.emulator.stats.committed === 3_000,
+        'all events committed or diverted',
+        90_000,
+      );
+      expect(runtime.emulator.stats.toFailureDestination).toBeGreaterThan(0);
+      const documents = await readTopic(runtime.brokers.join(','), 'iot-data-failed');
+      expect(documents).toHaveLength(runtime.emulator.stats.toFailureDestination);
+      const first = JSON.parse(documents[0]?.value?.toString() ?? '{}');
+      expect(first).toMatchObject({
+        version: '1.0',
+        requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 2 },
+        KafkaBatchInfo: { recordInfo: { offset: expect.any(String) } },
+        payload: {
+          eventSource: 'aws:kafka',
+          records: { 'iot-data-0': [expect.objectContaining({ partition: 0 })] },
+        },
+      });
+      expect(documents[0]?.key?.toString()).toBe(
+        Buffer.from(first.payload.records['iot-data-0'][0].key, 'base64').toString(),
+      );
+
+      const tools = await toolsContext({
+        REDIS_URL: runtime.redisUrl,
+        KAFKA_BROKERS: runtime.brokers.join(','),
+        KAFKA_IDEMPOTENT: 'false',
+      });
+      try {
+        const replayed = await replayFailed({ topic: 'iot-data-failed' }, tools);
+        expect(replayed.partitions.map((p) => p.topicPartition)).toEqual(['iot-data-0']);
+      } finally {
+        await tools.close();
+      }
       await expectMatchesTruth(runtime, result.truth);
     });
   }, 180_000);

@@ -1,0 +1,48 @@
+/**
+ * npm run replay-failed: puts the records of the failure topic (iot-data-failed: batches the event
+ * source mapping gave up on) through the analytics processor again, with the analytics function's
+ * environment (as `npm run rebuild`).
+ *
+ *   npm run replay-failed -- [--topic iot-data-failed] [--batch-size 1000] [--publish] [--accept-gap]
+ *
+ * Prints one JSON line: {documents, unreadable, partitions: [{topicPartition, from, to, records, applied, duplicates, quarantined}]}.
+ */
+import '../local/quiet-powertools';
+import { parseArgs } from 'node:util';
+import { replayFailed } from './replay-failed';
+import { toolsContext } from './tools-context';
+
+const { values } = parseArgs({
+  options: {
+    topic: { type: 'string' },
+    'batch-size': { type: 'string', default: '1000' },
+    publish: { type: 'boolean', default: false },
+    'accept-gap': { type: 'boolean', default: false },
+  },
+});
+
+async function main(): Promise<void> {
+  const batchSize = Number(values['batch-size']);
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+    throw new Error(`--batch-size must be a whole number of at least 1, got "${values['batch-size']}"`);
+  }
+  const context = await toolsContext(process.env, {
+    publish: values.publish,
+    acceptGap: values['accept-gap'],
+  });
+  try {
+    const outcome = await replayFailed(
+      { topic: values.topic ?? context.config.topics.failed, batchSize },
+      context,
+    );
+    console.log(JSON.stringify(outcome));
+    if (outcome.unreadable.length > 0) process.exitCode = 2;
+  } finally {
+    await context.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`replay-failed failed: ${(error as Error).message}`);
+  process.exit(1);
+});
