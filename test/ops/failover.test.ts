@@ -137,9 +137,9 @@ describe('a store that does not lose acknowledged writes, or says so', () => {
     replica.resume();
     const promoted = connect(replica.url);
     await promoted.replicaof('NO', 'ONE');
-    const after = handlerOn(replica.url);
-    await after(events(first + 10, first + 19));
-    await after(events(first + 20, first + 29));
+    const onPromoted = handlerOn(replica.url);
+    await onPromoted(events(first + 10, first + 19));
+    await onPromoted(events(first + 20, first + 29));
     await expectExact(replica.url, placed);
   });
 
@@ -160,8 +160,8 @@ describe('a store that does not lose acknowledged writes, or says so', () => {
     await primary.kill();
     await promoted.replicaof('NO', 'ONE');
 
-    const after = handlerOn(replica.url);
-    const refused = await after(events(first + 20, first + 29)).catch((e: unknown) => e);
+    const onPromoted = handlerOn(replica.url);
+    const refused = await onPromoted(events(first + 20, first + 29)).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(StoreBehindError);
     expect((refused as StoreBehindError).gaps).toEqual([
       { topicPartition: 'iot-data-0', storeWatermark: first + 9, batchStart: first + 20 },
@@ -189,7 +189,7 @@ describe('a store that does not lose acknowledged writes, or says so', () => {
       await tools.close();
     }
     // The mapping's retry of the refused batch now finds it applied.
-    await after(events(first + 20, first + 29));
+    await onPromoted(events(first + 20, first + 29));
     await expectExact(replica.url, placed);
   });
 });
