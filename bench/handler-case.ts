@@ -18,6 +18,7 @@ const { values } = parseArgs({
   options: {
     tree: { type: 'string', default: resolve(import.meta.dirname, '..') },
     iterations: { type: 'string', default: '10' },
+    devices: { type: 'string', default: '1000,10000' },
   },
 });
 
@@ -42,7 +43,7 @@ async function main(): Promise<void> {
   const context = { awsRequestId: 'bench' } as Context;
   const out: Record<string, number> = {};
   try {
-    for (const devices of [1_000, 10_000]) {
+    for (const devices of (values.devices as string).split(',').map(Number)) {
       const factory = new BatchFactory(SchemaRegistry.fromDirectory(join(tree, 'schemas')), devices, devices);
       const events = deliveries(Array.from({ length: iterations + 10 }, () => factory.event(10_000)));
       const ms = await measure(

@@ -220,12 +220,6 @@ export class PartitionAccumulator {
     else this.quarantined[reason] = (this.quarantined[reason] ?? 0) + 1;
   }
 
-  /** Counts `count` of the valid records added as quarantined for `reason` instead. */
-  reclassify(count: number, reason: QuarantineReason): void {
-    this.applied -= count;
-    this.quarantined[reason] = (this.quarantined[reason] ?? 0) + count;
-  }
-
   delta(): PartitionDelta | undefined {
     if (this.minOffset === Number.POSITIVE_INFINITY) return undefined;
     return {

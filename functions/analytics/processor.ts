@@ -37,7 +37,7 @@ export interface BatchOutcome {
   /** Devices whose stored state could not be read: their records went to the dead-letter topic. */
   readonly unreadableDevices: number;
   readonly alerts: number;
-  /** Store calls made: 2 (devices, then fleet totals) unless a redelivery overlapped what was applied. */
+  /** Store calls made: 1 unless a redelivery overlapped what was applied or a device was unreadable. */
   readonly storeCalls: number;
   readonly storeMs: number;
   readonly publishMs: number;
@@ -65,14 +65,7 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
     standing?.catch(() => undefined);
 
     const unreadable = new Map<string, string>();
-    const classify = (i: number): Classified => {
-      const result = classifyRecord(records[i] as SourceRecord, registry);
-      if (!result.accepted || unreadable.size === 0) return result;
-      const error = unreadable.get(result.reading.deviceId);
-      return error === undefined
-        ? result
-        : { accepted: false, source: result.source, reason: 'STATE_UNREADABLE', error };
-    };
+    const classify = (i: number): Classified => classifyRecord(records[i] as SourceRecord, registry);
 
     // One pass: every record is classified, folded into its device's and partition's accumulators
     // and, when it raises an alert or is quarantined, turned into its message. Nothing per record
@@ -116,12 +109,11 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
       const { deviceId } = result.reading;
       let device = devices.get(deviceId);
       if (device === undefined) {
-        device = { fold: new DeviceAccumulator(deviceId), indices: [], partitions: [] };
+        device = { fold: new DeviceAccumulator(deviceId), indices: [] };
         devices.set(deviceId, device);
       }
       device.fold.add(result.reading, partition.fold.topicPartition, source.offset);
       device.indices.push(i);
-      device.partitions.push(partition);
       const reasons = alertReasons(result, config.alertTemperatureThreshold);
       if (reasons.length > 0) {
         early.push(alertMessage(result, reasons, config.alertTemperatureThreshold, config.topics, registry));
@@ -158,20 +150,25 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
         summaries = [];
       }
     };
-    // A device whose state cannot be read is left as it is; its records become dead letters and
-    // count as quarantined, never as applied.
-    const divert = (deviceId: string, error: string) => {
+    // A device whose state cannot be read is left as it is; its records become dead letters, and a
+    // correction of the fleet totals (itself exactly once) counts them as quarantined, not applied.
+    const divert = (deviceId: string, error: string): PartitionDelta[] => {
       const device = devices.get(deviceId);
-      if (device === undefined || unreadable.has(deviceId)) return;
+      if (device === undefined || unreadable.has(deviceId)) return [];
       unreadable.set(deviceId, error);
       const letters: OutboundMessage[] = [];
-      device.indices.forEach((i, n) => {
+      const byPartition = new Map<string, number[]>();
+      for (const i of device.indices) {
         const source = records[i] as SourceRecord;
         letters.push(deadLetterMessage({ source, reason: 'STATE_UNREADABLE', error }, config.topics));
-        (device.partitions[n] as PartitionEntry).fold.reclassify(1, 'STATE_UNREADABLE');
-      });
+        const tp = topicPartition(source.topic, source.partition);
+        const offsets = byPartition.get(tp);
+        if (offsets === undefined) byPartition.set(tp, [source.offset]);
+        else offsets.push(source.offset);
+      }
       byReason.STATE_UNREADABLE = (byReason.STATE_UNREADABLE ?? 0) + letters.length;
       send(letters);
+      return [...byPartition].map(([tp, offsets]) => unreadableCorrection(tp, offsets));
     };
     const recompute: Recompute = {
       device(deviceId, watermarks) {
@@ -183,6 +180,19 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
         return deviceDelta(deviceId, accepted, watermarks);
       },
       partition(tp, watermark) {
+        const source = correctedPartition(tp);
+        if (source !== undefined) {
+          // A correction's own redelivery: the unreadable records above what it already corrected.
+          const offsets: number[] = [];
+          for (const deviceId of unreadable.keys()) {
+            for (const i of devices.get(deviceId)?.indices ?? []) {
+              const record = records[i] as SourceRecord;
+              if (topicPartition(record.topic, record.partition) === source && record.offset > watermark)
+                offsets.push(record.offset);
+            }
+          }
+          return offsets.length === 0 ? undefined : unreadableCorrection(source, offsets);
+        }
         return partitionDelta(tp, (partitions.get(tp)?.indices ?? []).map(classify), watermark);
       },
     };
@@ -192,7 +202,7 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
       applied = await applyExactlyOnce(
         store,
         [...devices.values()].map((device) => device.fold.delta() as DeviceDelta),
-        () => [...partitions.values()].map((entry) => entry.fold.delta() as PartitionDelta),
+        [...partitions.values()].map((entry) => entry.fold.delta() as PartitionDelta),
         recompute,
         onStates,
         divert,
@@ -264,8 +274,29 @@ interface DeviceEntry {
   readonly fold: DeviceAccumulator;
   /** Positions of the device's records in the batch. */
   readonly indices: number[];
-  /** The partition entry of each of those records. */
-  readonly partitions: PartitionEntry[];
+}
+
+/**
+ * The fleet totals count a batch's valid records as applied in the same round trip as the devices
+ * (one round trip per batch). When a device's state turns out unreadable, its records are moved to
+ * STATE_UNREADABLE by a correction: a delta of its own pseudo-partition, with its own watermark in
+ * the stats hash, so that a redelivery corrects nothing twice.
+ */
+const CORRECTION_PREFIX = 'unreadable:';
+
+function unreadableCorrection(tp: string, offsets: readonly number[]): PartitionDelta {
+  return {
+    topicPartition: `${CORRECTION_PREFIX}${tp}`,
+    minOffset: Math.min(...offsets),
+    maxOffset: Math.max(...offsets),
+    applied: -offsets.length,
+    quarantined: { STATE_UNREADABLE: offsets.length },
+  };
+}
+
+/** The source topic-partition a correction delta corrects, or undefined for a real one. */
+function correctedPartition(tp: string): string | undefined {
+  return tp.startsWith(CORRECTION_PREFIX) ? tp.slice(CORRECTION_PREFIX.length) : undefined;
 }
 
 interface PartitionEntry {
@@ -305,62 +336,49 @@ function emptyDelta(deviceId: string): DeviceDelta {
 }
 
 /**
- * Sends the device deltas, then the fleet totals: the totals are built once the devices have
- * answered, so that records of a device whose state is unreadable count as quarantined. A delta that
- * overlaps what an earlier delivery applied comes back PARTIAL with the watermarks; it is
- * recomputed from the records above them and sent again with the next call.
+ * Sends every delta in one store call, the fleet totals with the devices. A delta that overlaps
+ * what an earlier delivery applied comes back PARTIAL with the watermarks; it is recomputed from
+ * the records above them and sent again, with the corrections of any device found unreadable.
  */
 async function applyExactlyOnce(
   store: AnalyticsStore,
   initialDevices: DeviceDelta[],
-  partitionDeltas: () => PartitionDelta[],
+  initialPartitions: PartitionDelta[],
   recompute: Recompute,
   onStates: (states: DeviceState[]) => void,
-  divert: (deviceId: string, error: string) => void,
+  divert: (deviceId: string, error: string) => PartitionDelta[],
 ): Promise<Applied> {
   let devices = initialDevices;
-  let partitions: PartitionDelta[] = [];
-  let totalsBuilt = false;
+  let partitions = initialPartitions;
   let records = 0;
   let storeCalls = 0;
-  while (devices.length > 0 || partitions.length > 0 || !totalsBuilt) {
+  while (devices.length > 0 || partitions.length > 0) {
     if (storeCalls === MAX_STORE_CALLS) {
       throw new RedisError(
         `watermarks still moving after ${MAX_STORE_CALLS} attempts: is another consumer applying the same partitions?`,
       );
     }
-    if (devices.length > 0 || partitions.length > 0) {
-      storeCalls++;
-      const result = await store.apply({ devices, partitions }, onStates);
-      const retryDevices: DeviceDelta[] = [];
-      result.devices.forEach((outcome, i) => {
-        const delta = devices[i] as DeviceDelta;
-        if (outcome.kind === 'partial') {
-          retryDevices.push(
-            recompute.device(delta.deviceId, outcome.watermarks) ?? emptyDelta(delta.deviceId),
-          );
-        } else if (outcome.kind === 'unreadable') {
-          divert(delta.deviceId, outcome.error);
-        } else if (outcome.kind === 'applied') {
-          records += delta.count;
-        }
-      });
-      const retryPartitions: PartitionDelta[] = [];
-      result.partitions.forEach((outcome, i) => {
-        if (outcome.kind !== 'partial') return;
-        const delta = recompute.partition(
-          (partitions[i] as PartitionDelta).topicPartition,
-          outcome.watermark,
-        );
-        if (delta !== undefined) retryPartitions.push(delta);
-      });
-      devices = retryDevices;
-      partitions = retryPartitions;
-    }
-    if (!totalsBuilt) {
-      totalsBuilt = true;
-      partitions = partitionDeltas();
-    }
+    storeCalls++;
+    const result = await store.apply({ devices, partitions }, onStates);
+    const retryDevices: DeviceDelta[] = [];
+    const next: PartitionDelta[] = [];
+    result.devices.forEach((outcome, i) => {
+      const delta = devices[i] as DeviceDelta;
+      if (outcome.kind === 'partial') {
+        retryDevices.push(recompute.device(delta.deviceId, outcome.watermarks) ?? emptyDelta(delta.deviceId));
+      } else if (outcome.kind === 'unreadable') {
+        next.push(...divert(delta.deviceId, outcome.error));
+      } else if (outcome.kind === 'applied') {
+        records += delta.count;
+      }
+    });
+    result.partitions.forEach((outcome, i) => {
+      if (outcome.kind !== 'partial') return;
+      const delta = recompute.partition((partitions[i] as PartitionDelta).topicPartition, outcome.watermark);
+      if (delta !== undefined) next.push(delta);
+    });
+    devices = retryDevices;
+    partitions = next;
   }
   return { records, storeCalls };
 }

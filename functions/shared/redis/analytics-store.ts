@@ -535,8 +535,10 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
       for (const delta of deltas) {
         const id = delta.deviceId;
         const buckets = bucketsOf(delta.windows);
-        keys.push(this.keys.device(id), this.keys.windowIndex(id));
+        // The script reads the state and the buckets in one MGET, so they come first.
+        keys.push(this.keys.device(id));
         for (const start of buckets.keys()) keys.push(this.keys.windowBucket(id, start));
+        keys.push(this.keys.windowIndex(id));
         writeDelta(out, delta, buckets);
       }
       pipeline.callBuffer(

@@ -53,10 +53,20 @@ export class BinaryWriter {
 
   /** A u16 byte length, then what `write` writes, in place. */
   sized(write: (out: this) => void): this {
+    const at = this.beginSized();
+    write(this);
+    return this.endSized(at);
+  }
+
+  /** Room for a u16 length, filled by `endSized(at)` once what it measures is written. */
+  beginSized(): number {
     this.ensure(2);
     const at = this.length;
     this.length += 2;
-    write(this);
+    return at;
+  }
+
+  endSized(at: number): this {
     const size = this.length - at - 2;
     if (size > 0xffff) throw new RangeError(`${size} bytes do not fit a 16-bit length`);
     this.buffer.writeUInt16BE(size, at);

@@ -91,19 +91,20 @@ export const UNREADABLE = 3;
 const at = (name: StateNumber) => STATE_NUMBERS.findIndex(([n]) => n === name) + 2;
 const LUA_INDEXES = STATE_NUMBERS.map(([name]) => `local I_${name} = ${at(name)}`).join('\n');
 const I_LAST = STATE_NUMBERS.length + 2;
+// A delta's numbers live in locals named after them (d_count, ...): no table per device.
+const LUA_DELTA_LOCALS = STATE_NUMBERS.map(([name]) => `d_${name}`).join(', ');
 const LUA_MERGE = STATE_NUMBERS.filter(([, rule]) => rule !== 'last')
   .map(([name, rule]) => {
-    const i = `I_${name}`;
-    return rule === 'sum' ? `  d[${i}] = d[${i}] + c[${i}]` : `  d[${i}] = ${rule}(d[${i}], c[${i}])`;
+    const [d, c] = [`d_${name}`, `c[I_${name}]`];
+    return rule === 'sum' ? `      ${d} = ${d} + ${c}` : `      ${d} = ${rule}(${d}, ${c})`;
   })
   .join('\n');
-const LUA_STATE_VALUES = STATE_NUMBERS.map(([name]) => `d[I_${name}]`).join(', ');
 
 /**
  * Applies the deltas of several devices, each atomically and exactly once. A call carries the
  * devices of one cluster slot (or, on a standalone Redis, any devices), so it never crosses slots.
  *
- * KEYS, per device in ARGV[1]'s order: state, window index, then one key per bucket of its delta.
+ * KEYS, per device in ARGV[1]'s order: state, one key per bucket of its delta, then window index.
  * ARGV[1]: the deltas, binary, one after the other: u16 S, S segments (u16 length +
  *   topic-partition, double min offset, double max offset); u8 0, then the STATE_NUMBERS as doubles
  *   and the last reading (u16 length + LAST_READING), shaped as a state; u16 B, B buckets (double
@@ -126,10 +127,6 @@ local STATUS = {OK = ${STATUS_CODES.OK}, WARN = ${STATUS_CODES.WARN}, FAIL = ${S
 ${LUA_INDEXES}
 local I_last = ${I_LAST}
 local out, o = {}, 0
-local function emit(s)
-  o = o + 1
-  out[o] = s
-end
 
 -- Format 1 kept the last reading as MessagePack [ts, t, h, b, status, [lat, lon] or [], firmware].
 local function last_from_v1(packed)
@@ -161,10 +158,12 @@ local function decode_state(raw)
 end
 
 -- The stored state, or nil for none; a string says why it cannot be read.
-local function read_state(skey)
-  local raw = redis.pcall('GET', skey)
-  if type(raw) == 'table' then return nil, nil, nil, 'device state ' .. skey .. ': ' .. tostring(raw.err) end
-  if not raw then return false end
+local function read_state(skey, raw)
+  if not raw then
+    -- MGET answers nil for a key of another type too: only then is the key looked at again.
+    if redis.call('EXISTS', skey) == 1 then return nil, nil, nil, 'device state ' .. skey .. ' is not a string' end
+    return false
+  end
   local ok, c, wm = pcall(decode_state, raw)
   if not ok then return nil, nil, nil, 'device state ' .. skey .. ' is unreadable: ' .. tostring(c) end
   return raw, c, wm
@@ -182,45 +181,39 @@ local function decide(segs, wm)
   return ${APPLIED}
 end
 
--- The delta d becomes the merged state.
-local function merge(d, c)
-${LUA_MERGE}
-  if d[I_lastTs] < c[I_lastTs] or (d[I_lastTs] == c[I_lastTs] and d[I_lastOffset] <= c[I_lastOffset]) then
-    d[I_lastTs], d[I_lastOffset], d[I_last] = c[I_lastTs], c[I_lastOffset], c[I_last]
-  end
-end
-
--- Every bucket of the delta, read and checked before anything is written.
-local function read_buckets(base, B, q)
-  local list = {}
+-- Every bucket of the delta (its stored values from the device's MGET), checked before anything
+-- is written, into the scratch arrays BK (key), BS (start), BM (minutes), BQ (where its minutes are
+-- in ARGV[1]), BW (stored value) and BI (whether the index must be told of it: a new bucket, or one
+-- whose expiry is refreshed, so an index entry is renewed at least once per expiry slack).
+local BK, BS, BM, BQ, BW, BI = {}, {}, {}, {}, {}, {}
+local function read_buckets(first, B, q, got)
   for b = 1, B do
     local start, M
     start, M, q = up('>dB', A, q)
-    local key = KEYS[base + b]
-    local w = redis.pcall('GET', key)
-    if type(w) == 'table' then return nil, 'window bucket ' .. key .. ': ' .. tostring(w.err) end
+    local key, w = KEYS[first + b], got[b + 1]
+    if not w and redis.call('EXISTS', key) == 1 then return 'window bucket ' .. key .. ' is not a string' end
     if w and #w ~= ${BUCKET_BYTES} then
-      return nil, 'window bucket ' .. key .. ' has ' .. #w .. ' bytes, not ${BUCKET_BYTES}'
+      return 'window bucket ' .. key .. ' has ' .. #w .. ' bytes, not ${BUCKET_BYTES}'
     end
-    list[b] = {key, start, M, q, w}
+    BK[b], BS[b], BM[b], BQ[b], BW[b] = key, start, M, q, w
+    BI[b] = not w or up('>d', w, 1) < now + ttl
     q = q + M * ${MINUTE_DELTA_BYTES}
   end
-  return list
+  return nil
 end
 
--- Drops the index's two oldest entries whose bucket has expired: the index stays as small as its buckets.
+-- Drops the index's oldest entry when its bucket has expired: a new bucket adds one entry, this takes
+-- one away, so the index stays about as small as its buckets.
 local function prune(ikey, bucket_key)
   local base = string.match(bucket_key, '^(.*:)[^:]+$')
-  local oldest = redis.call('ZRANGE', ikey, 0, 1)
-  for i = 1, #oldest do
-    if redis.call('EXISTS', base .. oldest[i]) == 0 then redis.call('ZREM', ikey, oldest[i]) end
-  end
+  local oldest = redis.call('ZRANGE', ikey, 0, 0)[1]
+  if oldest and redis.call('EXISTS', base .. oldest) == 0 then redis.call('ZREM', ikey, oldest) end
 end
 
-local function write_buckets(ikey, list)
+local function write_buckets(ikey, B)
   local refreshed, created = nil, false
-  for b = 1, #list do
-    local key, start, M, q, w = list[b][1], list[b][2], list[b][3], list[b][4], list[b][5]
+  for b = 1, B do
+    local key, M, q, w = BK[b], BM[b], BQ[b], BW[b]
     if not w then
       local expires = now + keep
       local slots = {}
@@ -254,24 +247,23 @@ local function write_buckets(ikey, list)
     end
   end
   -- Once every bucket of the delta exists: a new bucket is when older ones may have expired.
-  if created then prune(ikey, list[1][1]) end
+  if created then prune(ikey, BK[1]) end
   -- The index outlives every bucket it lists: it expires when the latest refreshed one does.
   if refreshed then redis.call('PEXPIREAT', ikey, refreshed) end
 end
 
-local function encode_state(d, wm)
+local function encode_watermarks(wm)
   local parts, W = {}, 0
   for tp, off in pairs(wm) do
     W = W + 1
-    parts[W + 1] = pk('>Hc0d', #tp, tp, off)
+    parts[W] = pk('>Hc0d', #tp, tp, off)
   end
-  parts[1] = pk('${STATE_FORMAT}', ${STATE_VERSION}, ${LUA_STATE_VALUES}, #d[I_last], d[I_last], W)
-  return table.concat(parts)
+  return W, table.concat(parts)
 end
 
 local k, p = 0, 1
 for _ = 1, devices do
-  local skey, ikey = KEYS[k + 1], KEYS[k + 2]
+  local skey = KEYS[k + 1]
   local S
   S, p = up('>H', A, p)
   local segs = {}
@@ -280,8 +272,8 @@ for _ = 1, devices do
     tp, lo, hi, p = up('>Hc0dd', A, p)
     segs[s] = {tp, lo, hi}
   end
-  local d = {up('>B${'d'.repeat(STATE_NUMBERS.length)}Hc0', A, p)}
-  p = d[I_last + 1]
+  local _, ${LUA_DELTA_LOCALS}, d_last
+  _, ${LUA_DELTA_LOCALS}, d_last, p = up('>B${'d'.repeat(STATE_NUMBERS.length)}Hc0', A, p)
   local B
   B, p = up('>H', A, p)
   local bpos = p
@@ -291,21 +283,22 @@ for _ = 1, devices do
     p = p + M * ${MINUTE_DELTA_BYTES}
   end
   if p > #A + 1 then return redis.error_reply('the deltas are truncated') end
-  local base = k + 2
-  k = base + B
+  local first, ikey = k + 1, KEYS[k + B + 2]
+  k = k + B + 2
 
-  local raw, c, wm, why = read_state(skey)
+  -- One read for the state and every bucket of the device.
+  local got = redis.call('MGET', unpack(KEYS, first, first + B))
+  local raw, c, wm, why = read_state(skey, got[1])
   local code = why and ${UNREADABLE} or decide(segs, wm or {})
-  if code == ${APPLIED} and d[I_count] == 0 then code = ${DUPLICATE} end
-  local list
+  if code == ${APPLIED} and d_count == 0 then code = ${DUPLICATE} end
   if code == ${APPLIED} then
-    list, why = read_buckets(base, B, bpos)
-    if not list then code = ${UNREADABLE} end
+    why = read_buckets(first, B, bpos, got)
+    if why then code = ${UNREADABLE} end
   end
   if code == ${APPLIED} then
     -- Indexing first: the one write that can meet a key of the wrong type, before any other write.
-    for b = 1, #list do
-      local added = redis.pcall('ZADD', ikey, list[b][2], list[b][2])
+    for b = 1, B do
+      local added = BI[b] and redis.pcall('ZADD', ikey, BS[b], BS[b]) or 0
       if type(added) == 'table' then
         if string.find(tostring(added.err), '^OOM') then return redis.error_reply(added.err) end
         code, why = ${UNREADABLE}, 'window index ' .. ikey .. ': ' .. tostring(added.err)
@@ -314,22 +307,40 @@ for _ = 1, devices do
     end
   end
   if code == ${UNREADABLE} then
-    emit(pk('>BHc0', ${UNREADABLE}, #why, why))
+    why = string.sub(why, 1, 1000)
+    o = o + 1
+    out[o] = pk('>BHc0', ${UNREADABLE}, #why, why)
   elseif code == ${PARTIAL} then
-    emit(pk('>BH', ${PARTIAL}, S))
-    for s = 1, S do emit(pk('>d', wm[segs[s][1]] or -1)) end
+    o = o + 1
+    out[o] = pk('>BH', ${PARTIAL}, S)
+    for s = 1, S do
+      o = o + 1
+      out[o] = pk('>d', wm[segs[s][1]] or -1)
+    end
   elseif code == ${DUPLICATE} then
-    emit(pk('>BI4', ${DUPLICATE}, raw and #raw or 0))
-    if raw then emit(raw) end
+    o = o + 1
+    out[o] = pk('>BI4', ${DUPLICATE}, raw and #raw or 0)
+    if raw then
+      o = o + 1
+      out[o] = raw
+    end
   else
-    if c then merge(d, c) end
+    if c then
+${LUA_MERGE}
+      if d_lastTs < c[I_lastTs] or (d_lastTs == c[I_lastTs] and d_lastOffset <= c[I_lastOffset]) then
+        d_lastTs, d_lastOffset, d_last = c[I_lastTs], c[I_lastOffset], c[I_last]
+      end
+    end
     wm = wm or {}
     for s = 1, S do wm[segs[s][1]] = segs[s][3] end
-    local packed = encode_state(d, wm)
+    local W, marks = encode_watermarks(wm)
+    local packed = pk('${STATE_FORMAT}', ${STATE_VERSION}, ${LUA_DELTA_LOCALS}, #d_last, d_last, W) .. marks
     redis.call('SET', skey, packed)
-    write_buckets(ikey, list)
-    emit(pk('>BI4', ${APPLIED}, #packed))
-    emit(packed)
+    write_buckets(ikey, B)
+    o = o + 1
+    out[o] = pk('>BI4', ${APPLIED}, #packed)
+    o = o + 1
+    out[o] = packed
   end
 end
 return table.concat(out)

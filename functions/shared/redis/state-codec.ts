@@ -34,47 +34,32 @@ export function bucketsOf(windows: readonly WindowDelta[]): Map<number, WindowDe
   return byStart;
 }
 
-function deltaNumber(delta: DeviceDelta, name: StateNumber): number {
-  switch (name) {
-    case 'count':
-      return delta.count;
-    case 'temperatureMin':
-      return delta.temperature.min;
-    case 'temperatureMax':
-      return delta.temperature.max;
-    case 'temperatureSum':
-      return delta.temperature.sum;
-    case 'humidityMin':
-      return delta.humidity.min;
-    case 'humidityMax':
-      return delta.humidity.max;
-    case 'humiditySum':
-      return delta.humidity.sum;
-    case 'batteryMin':
-      return delta.batteryMin;
-    case 'statusOk':
-      return delta.status.OK;
-    case 'statusWarn':
-      return delta.status.WARN;
-    case 'statusFail':
-      return delta.status.FAIL;
-    case 'firstTs':
-      return delta.firstTs;
-    case 'lastTs':
-      return delta.lastTs;
-    case 'lastOffset':
-      return delta.lastOffset;
-  }
-}
+const DELTA_NUMBER: Readonly<Record<StateNumber, (delta: DeviceDelta) => number>> = {
+  count: (d) => d.count,
+  temperatureMin: (d) => d.temperature.min,
+  temperatureMax: (d) => d.temperature.max,
+  temperatureSum: (d) => d.temperature.sum,
+  humidityMin: (d) => d.humidity.min,
+  humidityMax: (d) => d.humidity.max,
+  humiditySum: (d) => d.humidity.sum,
+  batteryMin: (d) => d.batteryMin,
+  statusOk: (d) => d.status.OK,
+  statusWarn: (d) => d.status.WARN,
+  statusFail: (d) => d.status.FAIL,
+  firstTs: (d) => d.firstTs,
+  lastTs: (d) => d.lastTs,
+  lastOffset: (d) => d.lastOffset,
+};
+/** The delta's numbers in STATE_NUMBERS order: the order the script reads them in. */
+const DELTA_NUMBERS = STATE_NUMBERS.map(([name]) => DELTA_NUMBER[name]);
 
 /** The last reading in LAST_READING_FORMAT, behind a u16 length. */
 function writeLastReading(out: BinaryWriter, last: DeviceState['last']): void {
-  out.sized((o) => {
-    o.f64(last.ts).f64(last.temperature).f64(last.humidity).f64(last.battery).u8(STATUS_CODES[last.status]);
-    if (last.location === null) o.u8(0).f64(0).f64(0);
-    else o.u8(1).f64(last.location.lat).f64(last.location.lon);
-    o.string(last.firmware);
-  });
+  const at = out.beginSized();
+  out.f64(last.ts).f64(last.temperature).f64(last.humidity).f64(last.battery).u8(STATUS_CODES[last.status]);
+  if (last.location === null) out.u8(0).f64(0).f64(0);
+  else out.u8(1).f64(last.location.lat).f64(last.location.lon);
+  out.string(last.firmware).endSized(at);
 }
 
 /** Appends a delta in the device script's binary layout (see APPLY_DEVICES_LUA). */
@@ -84,7 +69,8 @@ export function writeDelta(out: BinaryWriter, delta: DeviceDelta, buckets: Map<n
     out.string(segment.topicPartition).f64(segment.minOffset).f64(segment.maxOffset);
   }
   out.u8(0);
-  for (const [name] of STATE_NUMBERS) out.f64(deltaNumber(delta, name));
+  for (let i = 0; i < DELTA_NUMBERS.length; i++)
+    out.f64((DELTA_NUMBERS[i] as (d: DeviceDelta) => number)(delta));
   writeLastReading(out, delta.last);
   out.u16(buckets.size);
   for (const [start, minutes] of buckets) {
@@ -144,29 +130,46 @@ function readMessagePackLastReading(bytes: Buffer): DeviceState['last'] {
   };
 }
 
+/** Where each number sits in a state: reads go by name, in the order STATE_NUMBERS gives. */
+const AT = Object.fromEntries(STATE_NUMBERS.map(([name], i) => [name, i])) as Readonly<
+  Record<StateNumber, number>
+>;
+
 function readDeviceState(deviceId: string, state: BinaryReader): DeviceState {
   const version = state.u8();
   if (version !== STATE_VERSION && version !== STATE_VERSION_MESSAGEPACK_LAST) {
     throw new BinaryFormatError(`state format ${version}, expected ${STATE_VERSION}`);
   }
-  const n = {} as Record<StateNumber, number>;
-  for (const [name] of STATE_NUMBERS) n[name] = state.f64();
+  const n = new Float64Array(STATE_NUMBERS.length);
+  for (let i = 0; i < n.length; i++) n[i] = state.f64();
   const lastBytes = state.bytes();
   const last =
     version === STATE_VERSION
       ? readLastReading(new BinaryReader(lastBytes))
       : readMessagePackLastReading(lastBytes);
   // The watermarks that follow are the script's business.
-  const count = n.count;
+  const count = n[AT.count] as number;
   return {
     deviceId,
     count,
-    firstTs: n.firstTs,
-    lastTs: n.lastTs,
-    temperature: { min: n.temperatureMin, max: n.temperatureMax, mean: n.temperatureSum / count },
-    humidity: { min: n.humidityMin, max: n.humidityMax, mean: n.humiditySum / count },
-    battery: { min: n.batteryMin, last: last.battery },
-    status: { OK: n.statusOk, WARN: n.statusWarn, FAIL: n.statusFail },
+    firstTs: n[AT.firstTs] as number,
+    lastTs: n[AT.lastTs] as number,
+    temperature: {
+      min: n[AT.temperatureMin] as number,
+      max: n[AT.temperatureMax] as number,
+      mean: (n[AT.temperatureSum] as number) / count,
+    },
+    humidity: {
+      min: n[AT.humidityMin] as number,
+      max: n[AT.humidityMax] as number,
+      mean: (n[AT.humiditySum] as number) / count,
+    },
+    battery: { min: n[AT.batteryMin] as number, last: last.battery },
+    status: {
+      OK: n[AT.statusOk] as number,
+      WARN: n[AT.statusWarn] as number,
+      FAIL: n[AT.statusFail] as number,
+    },
     last,
   };
 }

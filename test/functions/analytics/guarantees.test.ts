@@ -129,6 +129,21 @@ describe('guarantees of the analytics handler', () => {
     expect(letters[0]?.value).toEqual(records[0]?.value);
   });
 
+  it('corrects the fleet totals for an unreadable device once, however often its batch is delivered', async () => {
+    await redis.set(keySpace('surge').device('corrupt-again'), 'not a state');
+    const records: KafkaRecordInput[] = [
+      telemetryRecord(telemetry({ deviceId: 'fine' }), { offset: 0 }),
+      telemetryRecord(telemetry({ deviceId: 'corrupt-again' }), { offset: 1 }),
+      telemetryRecord(telemetry({ deviceId: 'fine', ts: telemetry().ts + 1 }), { offset: 2 }),
+      telemetryRecord(telemetry({ deviceId: 'corrupt-again', ts: telemetry().ts + 1 }), { offset: 3 }),
+    ];
+    await handler(buildMskEvent(records));
+    await handler(buildMskEvent(records));
+    await handler(buildMskEvent(records.slice(1)));
+    expect(await store.stats()).toMatchObject({ records: 2, quarantined: { STATE_UNREADABLE: 2 } });
+    expect((await store.device('fine'))?.count).toBe(2);
+  });
+
   it('refuses a batch that starts past where the store stands, applying nothing, and says what to rebuild', async () => {
     await handler(buildMskEvent([telemetryRecord(telemetry({ deviceId: 'gap' }), { offset: 0 })]));
     const addMetric = vi.spyOn(analyticsObservability.metrics, 'addMetric');

@@ -180,17 +180,23 @@ describe('the device script', () => {
     expect(await store.device('hostile')).toBeUndefined();
   });
 
-  it('indexes a bucket again on every touch, so a lost index entry comes back with the next reading', async () => {
-    await apply(delta('idx', [{ reading: { temperature: 1 }, offset: 0 }]));
+  it('indexes a bucket again whenever it refreshes its expiry, so a lost index entry comes back within the expiry slack', async () => {
+    // TTL 1 s: the expiry slack is 100 ms, so the second touch, 250 ms later, refreshes the bucket.
+    const short = new RedisAnalyticsStore(redis, { keyPrefix: 'surge', windowTtlSeconds: 1 });
+    const now = Date.now();
+    const at = (offset: number, temperature: number) => ({
+      reading: { temperature, ts: now + offset },
+      offset,
+    });
+    await short.apply({ devices: [delta('idx', [at(0, 1)])], partitions: [] });
     await redis.del(keys.windowIndex('idx'));
-    await apply(delta('idx', [{ reading: { temperature: 2, ts: T0 + 1_000 }, offset: 1 }]));
-    expectAggregatesEqual(
-      await store.windows('idx', 0, Number.MAX_SAFE_INTEGER),
-      expectedWindows([
-        placed('idx', 0, { temperature: 1 }),
-        placed('idx', 1, { temperature: 2, ts: T0 + 1_000 }),
-      ]),
-    );
+    await short.apply({ devices: [delta('idx', [at(1, 2)])], partitions: [] });
+    // Within the slack the bucket needs no refresh, and the index is left as it is.
+    expect(await redis.exists(keys.windowIndex('idx'))).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    await short.apply({ devices: [delta('idx', [at(2, 3)])], partitions: [] });
+    const windows = await short.windows('idx', 0, Number.MAX_SAFE_INTEGER);
+    expect(windows.reduce((n, w) => n + w.count, 0)).toBe(3);
   });
 
   it('drops index entries of expired buckets when it creates a bucket, and readers write nothing', async () => {
