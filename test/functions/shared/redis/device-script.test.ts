@@ -8,7 +8,7 @@ import { keySpace } from '../../../../functions/shared/redis/keys';
 import { pack } from '../../../../functions/shared/redis/msgpack';
 import { BUCKET_MS, STATE_NUMBERS } from '../../../../functions/shared/redis/scripts';
 import { type LocalRedis, startRedis } from '../../../../local/redis/redis-server';
-import { expectAggregatesEqual, expectedDevice, expectedWindows } from '../../../support/expected-aggregates';
+import { expectAggregatesEqual, expectedDevice } from '../../../support/expected-aggregates';
 import { telemetry } from '../../../support/records';
 
 /** The device script (APPLY_DEVICES_LUA) through the store, against a real redis-server. */
