@@ -7,6 +7,12 @@ export type Encoding = 'avro' | 'json' | 'raw-avro-v2';
 
 /** Offsets are shared by every factory of a run: a reused offset would be a (skipped) redelivery. */
 let nextOffset = 0;
+/**
+ * Each factory writes to a partition of its own: its batches are contiguous there, as the mapping
+ * delivers a partition, while other factories' batches (some never handed to the handler) take
+ * offsets in between; on one partition the handler would see those as records the store lost.
+ */
+let nextPartition = 0;
 
 /**
  * Batches as the MSK event source mapping delivers them, with fresh offsets on every call so that
@@ -14,6 +20,8 @@ let nextOffset = 0;
  */
 export class BatchFactory {
   private readonly generator: TelemetryGenerator;
+  /** The partition of this factory's batches. */
+  readonly partition = nextPartition++;
 
   constructor(
     private readonly registry: SchemaRegistry,
@@ -28,7 +36,7 @@ export class BatchFactory {
     });
   }
 
-  event(size: number, encoding: Encoding = 'avro', partition = 0): MSKEvent {
+  event(size: number, encoding: Encoding = 'avro', partition = this.partition): MSKEvent {
     const records: KafkaRecordInput[] = [];
     for (let i = 0; i < size; i++) {
       const generated = this.generator.reading();

@@ -1,9 +1,9 @@
 import type { Kafka } from 'kafkajs';
 import type { BatchProcessor } from '../functions/analytics/processor';
-import type { QuarantineReason } from '../functions/analytics/telemetry';
 import { topicPartition } from '../functions/shared/msk/event';
 import type { AnalyticsStore } from '../functions/shared/redis/analytics-store';
 import { partitionBounds, partitionsOf, readPartition } from './partition-reader';
+import { addOutcome, emptyTotals, type RangeTotals } from './totals';
 
 /**
  * Rebuild: re-reads topic-partitions from Kafka through the analytics processor into the store.
@@ -26,14 +26,10 @@ export interface RebuildRequest {
   readonly acceptLoss?: boolean;
 }
 
-export interface PartitionRebuilt {
+export interface PartitionRebuilt extends Readonly<RangeTotals> {
   readonly topicPartition: string;
   readonly from: number;
   readonly to: number;
-  readonly records: number;
-  readonly applied: number;
-  readonly duplicates: number;
-  readonly quarantined: Partial<Record<QuarantineReason, number>>;
 }
 
 export class RebuildError extends Error {
@@ -60,24 +56,12 @@ export async function rebuild(
       from = bounds.low;
     }
     const to = request.to ?? bounds.high - 1;
-    const totals = {
-      records: 0,
-      applied: 0,
-      duplicates: 0,
-      quarantined: {} as Partial<Record<QuarantineReason, number>>,
-    };
+    const totals = emptyTotals();
     await readPartition(
       deps.kafka,
       { topic: request.topic, partition, from, to, batchSize: request.batchSize ?? 1_000 },
       async (records) => {
-        const outcome = await deps.processor(records);
-        totals.records += outcome.records;
-        totals.applied += outcome.applied;
-        totals.duplicates += outcome.duplicates;
-        for (const [reason, n] of Object.entries(outcome.quarantined)) {
-          const key = reason as QuarantineReason;
-          totals.quarantined[key] = (totals.quarantined[key] ?? 0) + (n ?? 0);
-        }
+        addOutcome(totals, await deps.processor(records));
       },
     );
     out.push({ topicPartition: tp, from, to, ...totals });

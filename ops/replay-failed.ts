@@ -1,9 +1,9 @@
 import type { Kafka } from 'kafkajs';
 import type { BatchProcessor } from '../functions/analytics/processor';
-import type { QuarantineReason } from '../functions/analytics/telemetry';
 import { type SourceRecord, topicPartition } from '../functions/shared/msk/event';
 import { recordsOfFailureDocument } from '../functions/shared/msk/on-failure';
 import { partitionBounds, partitionsOf, readPartition } from './partition-reader';
+import { addOutcome, emptyTotals, type RangeTotals } from './totals';
 
 /**
  * Replay of the failure topic: the records of batches the event source mapping gave up on (AWS's
@@ -16,15 +16,11 @@ export interface ReplayOutcome {
   readonly documents: number;
   /** Documents that hold no readable record (reported, not replayed). */
   readonly unreadable: readonly string[];
-  readonly partitions: readonly {
+  readonly partitions: readonly ({
     readonly topicPartition: string;
     readonly from: number;
     readonly to: number;
-    readonly records: number;
-    readonly applied: number;
-    readonly duplicates: number;
-    readonly quarantined: Partial<Record<QuarantineReason, number>>;
-  }[];
+  } & Readonly<RangeTotals>)[];
 }
 
 export async function replayFailed(
@@ -63,21 +59,9 @@ export async function replayFailed(
   const batchSize = request.batchSize ?? 1_000;
   for (const [tp, byOffset] of [...bySource].sort(([a], [b]) => a.localeCompare(b))) {
     const records = [...byOffset.values()].sort((a, b) => a.offset - b.offset);
-    const totals = {
-      records: 0,
-      applied: 0,
-      duplicates: 0,
-      quarantined: {} as Partial<Record<QuarantineReason, number>>,
-    };
+    const totals = emptyTotals();
     for (let at = 0; at < records.length; at += batchSize) {
-      const outcome = await deps.processor(records.slice(at, at + batchSize));
-      totals.records += outcome.records;
-      totals.applied += outcome.applied;
-      totals.duplicates += outcome.duplicates;
-      for (const [reason, n] of Object.entries(outcome.quarantined)) {
-        const key = reason as QuarantineReason;
-        totals.quarantined[key] = (totals.quarantined[key] ?? 0) + (n ?? 0);
-      }
+      addOutcome(totals, await deps.processor(records.slice(at, at + batchSize)));
     }
     partitions.push({
       topicPartition: tp,
