@@ -10,6 +10,22 @@ import type { StageConfig } from '../config/stage-config';
 import type { RedisCache } from '../constructs/redis-cache';
 import { SurgeFunction } from '../constructs/surge-function';
 
+/** One JSON line per request, in HTTP API (payload 2.0) context variables. */
+export const HTTP_API_ACCESS_LOG = {
+  requestId: '$context.requestId',
+  ip: '$context.identity.sourceIp',
+  caller: '$context.identity.caller',
+  requestTime: '$context.requestTime',
+  routeKey: '$context.routeKey',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationLatency: '$context.integrationLatency',
+  integrationError: '$context.integrationErrorMessage',
+  error: '$context.error.message',
+} as const;
+
 export interface ApiStackProps extends StackProps {
   readonly config: StageConfig;
   readonly vpc: ec2.IVpc;
@@ -55,7 +71,8 @@ export class ApiStack extends Stack {
       throttle: { rateLimit: config.api.rateLimit, burstLimit: config.api.burstLimit },
       accessLogSettings: {
         destination: new apigw.LogGroupLogDestination(accessLogs),
-        format: AccessLogFormat.jsonWithStandardFields(),
+        // HTTP API variables: $context.resourcePath (in the REST standard fields) does not exist here.
+        format: AccessLogFormat.custom(JSON.stringify(HTTP_API_ACCESS_LOG)),
       },
     });
     const integration = new HttpLambdaIntegration('Query', this.query.function);

@@ -97,6 +97,14 @@ export class NetworkStack extends Stack {
     };
     // The functions read the Redis AUTH token at cold start.
     endpoint('SecretsManager', ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER);
+    // A queue as the mapping's failure destination is written from the cluster's subnets: AWS asks
+    // for an endpoint of that service in the cluster's VPC.
+    if (config.eventSource.onFailure === 'sqs') {
+      endpoint('Sqs', ec2.InterfaceVpcEndpointAwsService.SQS).connections.allowDefaultPortFrom(
+        this.brokerSecurityGroup,
+        'Pollers to the failure queue',
+      );
+    }
     // On-demand pollers call Lambda and STS from the cluster's subnets; provisioned pollers do not.
     if (config.eventSource.provisionedPollers === undefined) {
       for (const [name, service] of [

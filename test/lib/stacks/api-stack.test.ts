@@ -24,6 +24,17 @@ describe('api stack', () => {
     });
   });
 
+  it('logs HTTP API variables only: the route key and integration errors, no REST resource path', () => {
+    const stage = Object.values(prod.template('api').findResources('AWS::ApiGatewayV2::Stage'))[0];
+    const format = stage?.Properties.AccessLogSettings.Format as string;
+    expect(format).not.toContain('resourcePath');
+    expect(JSON.parse(format)).toMatchObject({
+      routeKey: '$context.routeKey',
+      integrationError: '$context.integrationErrorMessage',
+      status: '$context.status',
+    });
+  });
+
   it('runs the query function in the VPC with only read access to the AUTH token', () => {
     const template = dev.template('api');
     template.hasResourceProperties('AWS::Lambda::Function', {

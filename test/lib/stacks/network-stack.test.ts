@@ -1,3 +1,4 @@
+import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { synthStage } from '../../support/synth';
 
@@ -33,6 +34,19 @@ describe('network stack', () => {
       );
     expect(services(dev).sort()).toEqual(['secretsmanager']);
     expect(services(local).sort()).toEqual(['lambda', 'secretsmanager', 'sts']);
+  });
+
+  it('gives the pollers an SQS endpoint when the failure destination is a queue (AWS asks for one in the VPC)', () => {
+    const sqs = synthStage('dev', { eventSource: { onFailure: 'sqs' } }).template('network');
+    sqs.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      ServiceName: 'com.amazonaws.eu-west-1.sqs',
+      PrivateDnsEnabled: true,
+    });
+    sqs.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      Description: 'Pollers to the failure queue',
+      FromPort: 443,
+      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('BrokerSecurityGroup'), 'GroupId'] },
+    });
   });
 
   it('lets only the functions and the pollers reach the brokers, on the IAM-auth port', () => {
