@@ -48,7 +48,9 @@ export async function rebuild(
     let from =
       request.from === 'store' ? ((await deps.store.watermarks([tp])).get(tp) ?? -1) + 1 : request.from;
     if (from < bounds.low) {
-      if (!request.acceptLoss && (request.from === 'store' ? from > 0 : true)) {
+      // From a store that holds nothing of the partition, its first retained record is the start.
+      const recordsLost = request.from !== 'store' || from > 0;
+      if (recordsLost && !request.acceptLoss) {
         throw new RebuildError(
           `${tp}: offsets ${from} to ${bounds.low - 1} are no longer in Kafka (retention); those records cannot be rebuilt (acceptLoss to go on from ${bounds.low})`,
         );

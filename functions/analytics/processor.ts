@@ -124,8 +124,9 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
       }
     }
 
+    const partitionDeltas = [...partitions.values()].map((entry) => entry.fold.delta() as PartitionDelta);
     if (standing !== undefined) {
-      const gaps = watermarkGaps(await standing, partitions, gapTolerance);
+      const gaps = watermarkGaps(await standing, partitionDeltas, gapTolerance);
       if (gaps.length > 0) throw new StoreBehindError(gaps);
     }
 
@@ -205,7 +206,7 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
       applied = await applyExactlyOnce(
         store,
         [...devices.values()].map((device) => device.fold.delta() as DeviceDelta),
-        [...partitions.values()].map((entry) => entry.fold.delta() as PartitionDelta),
+        partitionDeltas,
         recompute,
         onStates,
         divert,
@@ -258,15 +259,13 @@ function partitionsOf(records: readonly SourceRecord[]): string[] {
  */
 export function watermarkGaps(
   standing: ReadonlyMap<string, number>,
-  partitions: ReadonlyMap<string, PartitionEntry>,
+  partitions: readonly PartitionDelta[],
   tolerance: number,
 ): WatermarkGap[] {
   const gaps: WatermarkGap[] = [];
-  for (const [tp, entry] of partitions) {
+  for (const { topicPartition: tp, minOffset: start } of partitions) {
     const watermark = standing.get(tp) ?? -1;
-    const start = entry.fold.delta()?.minOffset;
-    if (watermark < 0 || start === undefined) continue;
-    if (start - watermark - 1 > tolerance) {
+    if (watermark >= 0 && start - watermark - 1 > tolerance) {
       gaps.push({ topicPartition: tp, storeWatermark: watermark, batchStart: start });
     }
   }

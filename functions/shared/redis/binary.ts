@@ -51,14 +51,7 @@ export class BinaryWriter {
     return this;
   }
 
-  /** A u16 byte length, then what `write` writes, in place. */
-  sized(write: (out: this) => void): this {
-    const at = this.beginSized();
-    write(this);
-    return this.endSized(at);
-  }
-
-  /** Room for a u16 length, filled by `endSized(at)` once what it measures is written. */
+  /** Room for a u16 byte length, filled by `endSized(at)` once what it measures is written in place. */
   beginSized(): number {
     this.ensure(2);
     const at = this.length;

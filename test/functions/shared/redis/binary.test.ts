@@ -3,14 +3,14 @@ import { BinaryFormatError, BinaryReader, BinaryWriter } from '../../../../funct
 
 describe('binary records', () => {
   it('round-trips bytes, 16-bit lengths, doubles, UTF-8 strings and length-prefixed parts big-endian, as Lua struct reads them', () => {
-    const written = new BinaryWriter()
+    const writer = new BinaryWriter()
       .u8(7)
       .u16(65_535)
       .f64(0.1 + 0.2)
       .f64(-1_795_565_435_194)
-      .string('iot-data-0 é')
-      .sized((out) => out.u8(1).f64(3.5))
-      .take();
+      .string('iot-data-0 é');
+    const at = writer.beginSized();
+    const written = writer.u8(1).f64(3.5).endSized(at).take();
     expect(written.subarray(0, 3)).toEqual(Buffer.from([7, 0xff, 0xff]));
     const reader = new BinaryReader(written);
     expect([reader.u8(), reader.u16(), reader.f64(), reader.f64(), reader.string()]).toEqual([
@@ -28,7 +28,8 @@ describe('binary records', () => {
   it('leaves nothing of a write that threw behind once reset', () => {
     const writer = new BinaryWriter();
     writer.u8(9);
-    expect(() => writer.sized((out) => out.string('a'.repeat(40_000)).string('b'.repeat(40_000)))).toThrow(
+    const at = writer.beginSized();
+    expect(() => writer.string('a'.repeat(40_000)).string('b'.repeat(40_000)).endSized(at)).toThrow(
       RangeError,
     );
     writer.reset();
@@ -45,9 +46,11 @@ describe('binary records', () => {
 
   it('refuses a length that does not fit 16 bits and a truncated record', () => {
     expect(() => new BinaryWriter().u16(65_536)).toThrow(RangeError);
-    expect(() =>
-      new BinaryWriter().sized((out) => out.string('x'.repeat(60_000)).string('y'.repeat(6_000))),
-    ).toThrow(/do not fit a 16-bit length/);
+    const sized = new BinaryWriter();
+    const at = sized.beginSized();
+    expect(() => sized.string('x'.repeat(60_000)).string('y'.repeat(6_000)).endSized(at)).toThrow(
+      /do not fit a 16-bit length/,
+    );
     expect(() => new BinaryWriter().string('x'.repeat(70_000))).toThrow(/does not fit 16 bits/);
     expect(() => new BinaryReader(Buffer.from([0, 5, 1])).bytes()).toThrow(BinaryFormatError);
     expect(() => new BinaryReader(Buffer.alloc(7)).f64()).toThrow(/truncated record at byte 0/);
