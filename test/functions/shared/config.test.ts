@@ -20,6 +20,64 @@ describe('loadAnalyticsConfig', () => {
       windowTtlSeconds: 7 * 24 * 3600,
     });
     expect(config.kafka.brokers).toBeUndefined();
+    expect(config).toMatchObject({
+      topics: { failed: 'iot-data-failed' },
+      kafka: { maxMessageBytes: 1_048_576 },
+      redisWaitReplicas: 0,
+      redisWaitTimeoutMs: 1_000,
+      watermarkGapTolerance: 0,
+    });
+  });
+
+  it('reads the guarantees settings: output size limit, replica wait, watermark gap', () => {
+    const config = loadAnalyticsConfig({
+      ...base,
+      KAFKA_MAX_MESSAGE_BYTES: '65536',
+      REDIS_WAIT_REPLICAS: '2',
+      REDIS_WAIT_TIMEOUT_MS: '250',
+      WATERMARK_GAP_TOLERANCE: '-1',
+      TOPIC_FAILED: 'failed-batches',
+    });
+    expect(config).toMatchObject({
+      kafka: { maxMessageBytes: 65_536 },
+      redisWaitReplicas: 2,
+      redisWaitTimeoutMs: 250,
+      watermarkGapTolerance: -1,
+      topics: { failed: 'failed-batches' },
+    });
+  });
+
+  it.each([
+    [
+      { KAFKA_MAX_MESSAGE_BYTES: '1000' },
+      /KAFKA_MAX_MESSAGE_BYTES must be a number from 16384 to 104857600, got "1000"/,
+    ],
+    [{ KAFKA_MAX_MESSAGE_BYTES: '1e12' }, /KAFKA_MAX_MESSAGE_BYTES must be a number from 16384/],
+    [{ KAFKA_MAX_MESSAGE_BYTES: 'big' }, /KAFKA_MAX_MESSAGE_BYTES must be a number/],
+    [{ REDIS_WAIT_REPLICAS: '6' }, /REDIS_WAIT_REPLICAS must be a number from 0 to 5, got "6"/],
+    [{ REDIS_WAIT_REPLICAS: '1.5' }, /REDIS_WAIT_REPLICAS must be a whole number/],
+    [{ REDIS_WAIT_REPLICAS: 'one' }, /REDIS_WAIT_REPLICAS must be a number/],
+    [{ REDIS_WAIT_REPLICAS: '1', REDIS_CLUSTER: 'true' }, /REDIS_WAIT_REPLICAS is for a standalone primary/],
+    [{ REDIS_WAIT_TIMEOUT_MS: '0' }, /REDIS_WAIT_TIMEOUT_MS must be a number from 1 to 60000/],
+    [{ WATERMARK_GAP_TOLERANCE: '-2' }, /WATERMARK_GAP_TOLERANCE must be a number from -1/],
+    [{ WATERMARK_GAP_TOLERANCE: 'none' }, /WATERMARK_GAP_TOLERANCE must be a number/],
+    [{ TOPIC_FAILED: 'bad topic' }, /TOPIC_FAILED is not a valid Kafka topic name/],
+  ])('refuses a bad guarantees setting, naming it: %o', (env, message) => {
+    expect(() => loadAnalyticsConfig({ ...base, ...env })).toThrow(message);
+  });
+
+  it('takes an empty guarantees setting for its default', () => {
+    const config = loadAnalyticsConfig({
+      ...base,
+      KAFKA_MAX_MESSAGE_BYTES: '',
+      REDIS_WAIT_REPLICAS: ' ',
+      WATERMARK_GAP_TOLERANCE: '',
+    });
+    expect(config).toMatchObject({
+      kafka: { maxMessageBytes: 1_048_576 },
+      redisWaitReplicas: 0,
+      watermarkGapTolerance: 0,
+    });
   });
 
   it('reads every override', () => {

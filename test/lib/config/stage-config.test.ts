@@ -32,6 +32,42 @@ describe('stage configuration', () => {
   it.each([
     ['an unknown stage', 'staging', {}, /stage must be one of dev, prod, local, got "staging"/],
     [
+      'a topic message limit below 64 KiB',
+      'dev',
+      { kafka: { maxMessageBytes: 1_000 } },
+      /kafka\.maxMessageBytes must be a whole number from 65536 to 8388608, got 1000/,
+    ],
+    [
+      'a topic message limit that is not a number',
+      'dev',
+      { kafka: { maxMessageBytes: '1MB' } },
+      /kafka\.maxMessageBytes must be a whole number from 65536 to 8388608, got "1MB"/,
+    ],
+    [
+      'an unknown durability',
+      'prod',
+      { cache: { durability: 'always' } },
+      /cache\.durability must be one of sync, async, off/,
+    ],
+    [
+      'a replica wait of no time',
+      'dev',
+      { cache: { waitTimeoutMs: 0 } },
+      /cache\.waitTimeoutMs must be a whole number from 1 to 60000/,
+    ],
+    [
+      'a simulator flag that is not a boolean',
+      'dev',
+      { simulator: 'yes' },
+      /simulator must be one of true, false, got "yes"/,
+    ],
+    [
+      'a failure topic that is the dead-letter topic',
+      'dev',
+      { topics: { failed: 'iot-data-dlq' } },
+      /topics\.failed must be a topic of its own/,
+    ],
+    [
       'a batch size above 10,000',
       'dev',
       { eventSource: { batchSize: 20_000 } },
