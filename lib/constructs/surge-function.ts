@@ -7,6 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { LAUNCH_WRAPPER, LAYER_ROOT, launchWrapperLayer } from '../bundling/launch-wrapper-layer';
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -40,7 +41,8 @@ export interface SurgeFunctionProps {
   /**
    * The semi-space V8 starts with, in MB (`--min-semi-space-size`), so that a cold start does not
    * scavenge over and over while the young generation grows. NODE_OPTIONS refuses the flag: the
-   * function is then started through a launch wrapper (`AWS_LAMBDA_EXEC_WRAPPER`) that passes it.
+   * function is then started through a launch wrapper (`AWS_LAMBDA_EXEC_WRAPPER`) that passes it,
+   * from a layer whose zip carries the wrapper's execute bit (lib/bundling/launch-wrapper-layer.ts).
    * @default - V8's default (1 MB, doubling at each scavenge), and no launch wrapper
    */
   readonly initialSemiSpaceMb?: number;
@@ -73,29 +75,6 @@ export function functionNodeFlags(props: {
   return { nodeOptions, launchFlags };
 }
 
-/** The launch wrapper's file in the bundle; Lambda runs it with the runtime's command line. */
-export const LAUNCH_WRAPPER = 'surge-launch';
-const LAUNCH_WRAPPER_PATH = `/var/task/${LAUNCH_WRAPPER}`;
-
-/**
- * The lines of the launch wrapper: Lambda calls it with the interpreter's path and its arguments
- * (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-modify.html#runtime-wrapper), and it
- * starts the interpreter with `launchFlags` first.
- */
-export function launchWrapperLines(launchFlags: readonly string[]): string[] {
-  for (const flag of launchFlags) {
-    if (!/^--[a-z0-9-]+=[0-9]+$/.test(flag))
-      throw new Error(`launch flag ${JSON.stringify(flag)} is not --name=number`);
-  }
-  return [
-    '#!/bin/sh',
-    '# Lambda starts the Node.js runtime through this script (AWS_LAMBDA_EXEC_WRAPPER), to pass V8 flags NODE_OPTIONS refuses.',
-    'node="$1"',
-    'shift',
-    `exec "$node" ${launchFlags.join(' ')} "$@"`,
-  ];
-}
-
 /** Lets the CommonJS dependencies (kafkajs, ioredis, avsc) call require() inside the ES module bundle. */
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __surgeRequire } from 'node:module'; const require = __surgeRequire(import.meta.url);";
@@ -125,13 +104,6 @@ function iamSignerCommands(inputDir: string, outputDir: string): string[] {
       `--outfile="${target}/index.mjs"`,
     ].join(' '),
   ];
-}
-
-/** Writes the launch wrapper (no line of it holds a single quote) and makes it executable. */
-function launchWrapperCommands(launchFlags: readonly string[], outputDir: string): string[] {
-  const target = `${outputDir}/${LAUNCH_WRAPPER}`;
-  const lines = launchWrapperLines(launchFlags).map((line) => `'${line}'`);
-  return [`printf '%s\\n' ${lines.join(' ')} > "${target}"`, `chmod 755 "${target}"`];
 }
 
 /**
@@ -226,6 +198,7 @@ export class SurgeFunction extends Construct implements ec2.IConnectable, iam.IG
       memorySize,
       timeout: props.timeout ?? Duration.seconds(30),
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      layers: launchFlags.length > 0 ? [launchWrapperLayer(this, launchFlags)] : undefined,
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
@@ -234,7 +207,7 @@ export class SurgeFunction extends Construct implements ec2.IConnectable, iam.IG
       securityGroups: [props.securityGroup],
       environment: {
         NODE_OPTIONS: nodeOptions.join(' '),
-        ...(launchFlags.length > 0 ? { AWS_LAMBDA_EXEC_WRAPPER: LAUNCH_WRAPPER_PATH } : {}),
+        ...(launchFlags.length > 0 ? { AWS_LAMBDA_EXEC_WRAPPER: `${LAYER_ROOT}/${LAUNCH_WRAPPER}` } : {}),
         ...(props.bundleSchemas ? { SURGE_SCHEMAS_DIR: BUNDLED_SCHEMAS_DIR } : {}),
         ...props.environment,
       },
@@ -261,7 +234,6 @@ export class SurgeFunction extends Construct implements ec2.IConnectable, iam.IG
               ? [`mkdir -p "${outputDir}/schemas"`, `cp "${inputDir}"/schemas/*.avsc "${outputDir}/schemas/"`]
               : []),
             ...iamSignerCommands(inputDir, outputDir),
-            ...(launchFlags.length > 0 ? launchWrapperCommands(launchFlags, outputDir) : []),
           ],
         },
       },

@@ -1,15 +1,26 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
+import { LAUNCH_WRAPPER } from '../../lib/bundling/launch-wrapper-layer';
 import { loadStageConfig, STAGES } from '../../lib/config/stage-config';
-import { IAM_SIGNER_MODULE, LAUNCH_WRAPPER, PROJECT_ROOT } from '../../lib/constructs/surge-function';
+import { IAM_SIGNER_MODULE, PROJECT_ROOT } from '../../lib/constructs/surge-function';
 import { provideRuntimeSdkClients } from '../../local/lambda-sdk';
 import { synthStage } from '../support/synth';
+import { zipEntries } from '../support/zip-entries';
 
 const stages = STAGES.map((stage) => synthStage(stage));
 const variants = [
@@ -203,13 +214,21 @@ describe('the analytics bundle', () => {
     expect(result.stdout.trim()).toBe('function');
   });
 
-  it('starts the runtime through its launch wrapper, with the V8 flags NODE_OPTIONS refuses', () => {
-    const variables = (
-      fn as unknown as { Properties: { Environment: { Variables: Record<string, string> } } }
-    ).Properties.Environment.Variables;
-    expect(variables.AWS_LAMBDA_EXEC_WRAPPER).toBe(`/var/task/${LAUNCH_WRAPPER}`);
-    const wrapper = join(assetDir, LAUNCH_WRAPPER);
-    expect(statSync(wrapper).mode & 0o111).toBe(0o111);
+  it('starts the runtime through the wrapper of its layer, with the V8 flags NODE_OPTIONS refuses', () => {
+    const props = (fn as unknown as { Properties: { Environment: { Variables: Record<string, string> } } })
+      .Properties;
+    const variables = props.Environment.Variables;
+    expect(variables.AWS_LAMBDA_EXEC_WRAPPER).toBe(`/opt/${LAUNCH_WRAPPER}`);
+    const layer = Object.values(template.Resources).find(
+      (r: any) => r.Type === 'AWS::Lambda::LayerVersion',
+    ) as { Metadata: Record<string, string> };
+    // The uploaded zip as it is: the wrapper's mode comes from the archive, not from this file system.
+    const [entry] = zipEntries(readFileSync(join(outdir, layer.Metadata['aws:asset:path'] as string)));
+    expect(entry?.name).toBe(LAUNCH_WRAPPER);
+    expect((entry?.unixMode ?? 0) & 0o111).toBe(0o111);
+    const wrapper = join(tempDir(), LAUNCH_WRAPPER);
+    writeFileSync(wrapper, entry?.content ?? '');
+    chmodSync(wrapper, (entry?.unixMode ?? 0) & 0o777);
     // As Lambda calls it: the interpreter's path, then the interpreter's own arguments, with the
     // function's NODE_OPTIONS (V8 caps the initial semi-space at the maximum).
     const newSpaceMb =

@@ -2,7 +2,7 @@ import { App, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { functionNodeFlags, launchWrapperLines, SurgeFunction } from '../../../lib/constructs/surge-function';
+import { functionNodeFlags, SurgeFunction } from '../../../lib/constructs/surge-function';
 
 function scope() {
   const stack = new Stack(new App(), 'Test');
@@ -65,8 +65,12 @@ describe('SurgeFunction', () => {
     const variables = (fn: SurgeFunction) =>
       stack.resolve((fn.function.node.defaultChild as CfnFunction).environment).variables;
     expect(variables(plain).AWS_LAMBDA_EXEC_WRAPPER).toBeUndefined();
-    expect(variables(launched).AWS_LAMBDA_EXEC_WRAPPER).toBe('/var/task/surge-launch');
+    expect(variables(launched).AWS_LAMBDA_EXEC_WRAPPER).toBe('/opt/surge-launch');
     expect(variables(launched).NODE_OPTIONS).not.toContain('min-semi-space');
+    const layers = (fn: SurgeFunction) =>
+      stack.resolve((fn.function.node.defaultChild as CfnFunction).layers);
+    expect(layers(plain)).toBeUndefined();
+    expect(layers(launched)).toHaveLength(1);
   });
 });
 
@@ -86,17 +90,5 @@ describe('functionNodeFlags', () => {
       launchFlags: ['--min-semi-space-size=64'],
     });
     expect(functionNodeFlags({ initialSemiSpaceMb: 0 }).launchFlags).toEqual([]);
-  });
-});
-
-describe('launchWrapperLines', () => {
-  it('runs the interpreter it is given with the flags before its own arguments', () => {
-    expect(launchWrapperLines(['--min-semi-space-size=64']).at(-1)).toBe(
-      'exec "$node" --min-semi-space-size=64 "$@"',
-    );
-  });
-
-  it('refuses a flag that is not --name=number', () => {
-    expect(() => launchWrapperLines(["--x='; rm -rf /'"])).toThrow(/launch flag .* is not --name=number/);
   });
 });
