@@ -29,7 +29,18 @@ export interface PipelineMonitoringProps {
   readonly offsetLagThreshold?: number;
   /** Quarantined records in 5 minutes that raise the quarantine alarm. @default 100 */
   readonly quarantineThreshold?: number;
+  /** Engine CPU (%) of the busiest cache node that raises the cache CPU alarm. @default 80 */
+  readonly cacheCpuThreshold?: number;
+  /** Memory used (%) of the fullest cache node that raises the cache memory alarm. @default 80 */
+  readonly cacheMemoryThreshold?: number;
 }
+
+type AlarmFactory = (
+  name: string,
+  metric: cloudwatch.IMetric,
+  threshold: number,
+  description: string,
+) => cloudwatch.Alarm;
 
 /** Alarms to an encrypted SNS topic, and one dashboard that follows a record through the pipeline. */
 export class PipelineMonitoring extends Construct {
@@ -170,9 +181,7 @@ export class PipelineMonitoring extends Construct {
       'The analytics function cannot start: configuration, cache secret or broker lookup',
       1,
     );
-    for (const health of props.cache.healthMetrics()) {
-      alarm(health.name, health.metric, health.threshold, health.description);
-    }
+    const cacheMetrics = this.cacheAlarms(props, alarm);
     for (let broker = 1; broker <= props.cluster.brokerCount; broker++) {
       alarm(
         `BrokerDisk${broker}`,
@@ -215,7 +224,7 @@ export class PipelineMonitoring extends Construct {
           }),
           new cloudwatch.GraphWidget({
             title: 'Redis',
-            left: props.cache.healthMetrics().map((h) => h.metric),
+            left: cacheMetrics,
             width: 8,
           }),
           new cloudwatch.GraphWidget({
@@ -229,5 +238,40 @@ export class PipelineMonitoring extends Construct {
         [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 })],
       ],
     });
+  }
+
+  /**
+   * The cache alarms: engine CPU and memory of the busiest node (whichever is primary), or,
+   * serverless, throttled commands (the cache scales itself until its limits); evictions in both.
+   */
+  private cacheAlarms(props: PipelineMonitoringProps, alarm: AlarmFactory): cloudwatch.IMetric[] {
+    const { cache } = props;
+    const evictions = cache.metricEvictions();
+    alarm(
+      'RedisEvictions',
+      evictions,
+      1,
+      'Redis evicts keys: memory is short and the parameter group is not noeviction',
+    );
+    if (cache.clusterMode) {
+      const throttled = cache.metricThrottledCommands();
+      alarm('RedisThrottled', throttled, 1, 'Serverless cache throttles commands: raise its usage limits');
+      return [throttled, evictions];
+    }
+    const cpu = cache.metricEngineCpuUtilization();
+    const memory = cache.metricMemoryUsage();
+    alarm(
+      'RedisCpu',
+      cpu,
+      props.cacheCpuThreshold ?? 80,
+      'Redis engine CPU high on the primary: lower concurrency or scale the node',
+    );
+    alarm(
+      'RedisMemory',
+      memory,
+      props.cacheMemoryThreshold ?? 80,
+      'Redis memory high: scale the node or shorten window TTL',
+    );
+    return [cpu, memory, evictions];
   }
 }

@@ -87,7 +87,8 @@ export class RedisCache extends Construct implements ec2.IConnectable {
   readonly reader: CacheCredentials;
   /** Whether clients must be cluster-aware (REDIS_CLUSTER). */
   readonly clusterMode: boolean;
-  private readonly metricDimensions: Record<string, string>;
+  /** One dimension set per node (node-based) or the serverless cache's. */
+  private readonly metricDimensions: readonly Record<string, string>[];
 
   constructor(scope: Construct, id: string, props: RedisCacheProps) {
     super(scope, id);
@@ -163,7 +164,7 @@ export class RedisCache extends Construct implements ec2.IConnectable {
       const endpoint = `${cache.attrEndpointAddress}:${cache.attrEndpointPort}`;
       this.writer = { url: `rediss://${WRITER_USER}@${endpoint}`, secret: writerSecret };
       this.reader = { url: `rediss://${READER_USER}@${endpoint}`, secret: readerSecret };
-      this.metricDimensions = { clusterId: name };
+      this.metricDimensions = [{ clusterId: name }];
       this.connections = new ec2.Connections({
         securityGroups: [props.securityGroup],
         defaultPort: ec2.Port.tcp(6379),
@@ -235,7 +236,10 @@ export class RedisCache extends Construct implements ec2.IConnectable {
       reason:
         'RBAC users (a writer, a read-only reader, the default user off) authenticate each function instead of one shared AUTH token',
     });
-    this.metricDimensions = { CacheClusterId: `${group.ref}-001` };
+    // Cluster mode disabled: one node group, nodes <group>-001 (the first primary) to -00<replicas+1>.
+    this.metricDimensions = Array.from({ length: replicas + 1 }, (_, i) => ({
+      CacheClusterId: `${group.ref}-${String(i + 1).padStart(3, '0')}`,
+    }));
     const endpoint = `${group.attrPrimaryEndPointAddress}:${group.attrPrimaryEndPointPort}`;
     this.writer = { url: `rediss://${WRITER_USER}@${endpoint}`, secret: writerSecret };
     this.reader = { url: `rediss://${READER_USER}@${endpoint}`, secret: readerSecret };
@@ -282,52 +286,52 @@ export class RedisCache extends Construct implements ec2.IConnectable {
     return group;
   }
 
-  /** A metric of the primary node, or of the serverless cache. */
-  metric(metricName: string, statistic = 'Average'): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'AWS/ElastiCache',
-      metricName,
-      dimensionsMap: this.metricDimensions,
-      statistic,
+  /**
+   * A metric of the cache. Node-based: the maximum over every node of the replication group, so
+   * that an alarm keeps watching the primary after a failover moves it to another node (node ids
+   * stay, roles change). Serverless: the cache's own metric.
+   * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/CacheMetrics.html
+   */
+  metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+    const perNode = this.metricDimensions.map(
+      (dimensionsMap) =>
+        new cloudwatch.Metric({
+          namespace: 'AWS/ElastiCache',
+          metricName,
+          dimensionsMap,
+          statistic: 'Average',
+          ...props,
+        }),
+    );
+    const [only] = perNode;
+    if (perNode.length === 1 && only !== undefined) return only;
+    // Ids unique per metric: a graph may hold several of these expressions.
+    const ids = perNode.map((_, i) => `${metricName.toLowerCase().replace(/[^a-z0-9]/g, '')}_node${i + 1}`);
+    return new cloudwatch.MathExpression({
+      expression: `MAX([${ids.join(', ')}])`,
+      usingMetrics: Object.fromEntries(perNode.map((metric, i) => [ids[i], metric])),
+      label: `${metricName} (highest node)`,
+      period: props?.period,
     });
   }
 
-  /**
-   * What the cache alarms watch: engine CPU and memory of the primary node, or, serverless,
-   * throttled commands (the cache scales itself until its limits).
-   */
-  healthMetrics(): { name: string; metric: cloudwatch.Metric; threshold: number; description: string }[] {
-    const evictions = {
-      name: 'RedisEvictions',
-      metric: this.metric('Evictions', 'Sum'),
-      threshold: 1,
-      description: 'Redis evicts windows: memory is short',
-    };
-    if (this.clusterMode) {
-      return [
-        {
-          name: 'RedisThrottled',
-          metric: this.metric('ThrottledCmds', 'Sum'),
-          threshold: 1,
-          description: 'Serverless cache throttles commands: raise its usage limits',
-        },
-        evictions,
-      ];
-    }
-    return [
-      {
-        name: 'RedisCpu',
-        metric: this.metric('EngineCPUUtilization'),
-        threshold: 80,
-        description: 'Redis engine CPU high: lower concurrency or scale the node',
-      },
-      {
-        name: 'RedisMemory',
-        metric: this.metric('DatabaseMemoryUsagePercentage'),
-        threshold: 80,
-        description: 'Redis memory high: scale the node or shorten window TTL',
-      },
-      evictions,
-    ];
+  /** Engine CPU in percent (node-based caches). */
+  metricEngineCpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+    return this.metric('EngineCPUUtilization', props);
+  }
+
+  /** Memory used of the node's maxmemory, in percent (node-based caches). */
+  metricMemoryUsage(props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+    return this.metric('DatabaseMemoryUsagePercentage', props);
+  }
+
+  /** Keys evicted; with noeviction any eviction means the parameter group is not the cache's. */
+  metricEvictions(props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+    return this.metric('Evictions', { statistic: 'Sum', ...props });
+  }
+
+  /** Commands a serverless cache throttled at its usage limits. */
+  metricThrottledCommands(props?: cloudwatch.MetricOptions): cloudwatch.IMetric {
+    return this.metric('ThrottledCmds', { statistic: 'Sum', ...props });
   }
 }

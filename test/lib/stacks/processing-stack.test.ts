@@ -130,6 +130,30 @@ describe('processing stack', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 
+  it('watches every cache node, so that the cache alarms follow the primary through a failover', () => {
+    const alarms = Object.values(prod.template('processing').findResources('AWS::CloudWatch::Alarm'));
+    for (const metricName of ['EngineCPUUtilization', 'DatabaseMemoryUsagePercentage', 'Evictions']) {
+      const alarm = alarms.find((a) =>
+        (a.Properties.Metrics ?? []).some((m: any) => m.MetricStat?.Metric.MetricName === metricName),
+      );
+      expect(alarm, metricName).toBeDefined();
+      const metrics = alarm?.Properties.Metrics as any[];
+      const id = metricName.toLowerCase();
+      expect(metrics.find((m) => m.ReturnData !== false)?.Expression).toBe(`MAX([${id}_node1, ${id}_node2])`);
+      const nodes = metrics
+        .filter((m) => m.MetricStat !== undefined)
+        .map((m) => JSON.stringify(m.MetricStat.Metric.Dimensions));
+      expect(nodes).toHaveLength(prod.config.cache.replicasPerShard + 1);
+      expect(nodes.some((d) => d.includes('-001'))).toBe(true);
+      expect(nodes.some((d) => d.includes('-002'))).toBe(true);
+    }
+    // No cache alarm is tied to the first node alone.
+    const single = alarms.filter((a) =>
+      JSON.stringify(a.Properties.Dimensions ?? []).includes('CacheClusterId'),
+    );
+    expect(single).toEqual([]);
+  });
+
   it('emails alarms when an address is configured', () => {
     synthStage('dev', { alarmEmail: 'oncall@example.com' })
       .template('processing')
