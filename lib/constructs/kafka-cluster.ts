@@ -279,11 +279,6 @@ export class KafkaCluster extends Construct implements ec2.IConnectable {
       actions: ['kafka-cluster:CreateTopic', 'kafka-cluster:DescribeTopic', 'kafka-cluster:AlterTopic'],
       resourceArns: topics.map((topic) => this.topicArn(topic)),
     });
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['kafka:GetBootstrapBrokers'],
-      resourceArns: [this.clusterArn],
-    });
   }
 
   /** Disk used by one broker's data logs, in percent. */

@@ -34,6 +34,12 @@ export interface KafkaTopicsProps {
   /** Client authentication of the custom resource. @default 'aws-iam' */
   readonly auth?: 'aws-iam' | 'none';
   /**
+   * What happens to the topics when they leave the template or the stack is deleted. Retain them
+   * wherever the cluster is retained: a deleted topic takes its records with it.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
    * Days the custom resource's logs (its function and the provider framework's) are kept.
    * @default 14
    */
@@ -62,7 +68,7 @@ export class KafkaTopics extends Construct {
           partitionCount: topic.partitions,
           replicationFactor: topic.replicationFactor,
           ...(topic.configs === undefined ? {} : { configs: Fn.base64(JSON.stringify(topic.configs)) }),
-        });
+        }).applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.RETAIN);
       }
       return;
     }
@@ -100,6 +106,9 @@ export class KafkaTopics extends Construct {
       resourceType: 'Custom::SurgeKafkaTopics',
       properties: {
         ClusterArn: props.cluster.clusterArn,
+        // Looked up by an AwsCustomResource (outside the VPC): the function in the isolated subnets
+        // has no route to the Kafka control plane, only to the brokers.
+        BootstrapBrokers: props.cluster.bootstrapBrokers(props.auth ?? 'aws-iam'),
         Auth: props.auth ?? 'aws-iam',
         Topics: props.topics,
       },

@@ -58,8 +58,10 @@ export class StreamingStack extends Stack {
       removalPolicy: config.dataRemoval === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       logRetentionDays: config.logRetentionDays,
     });
+    const removalPolicy = config.dataRemoval === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     new KafkaTopics(this, 'Topics', {
       cluster: this.cluster,
+      removalPolicy,
       provider: config.localstack || k.mode === 'serverless' ? 'custom-resource' : 'cloudformation',
       vpc: props.vpc,
       securityGroup: props.functionSecurityGroup,

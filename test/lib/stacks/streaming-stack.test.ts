@@ -85,6 +85,37 @@ describe('streaming stack', () => {
     }
   });
 
+  it('hands the topic custom resource the brokers looked up outside the VPC, and no control-plane grant', () => {
+    const template = synthStage('dev', { kafka: { mode: 'serverless' } }).template('streaming');
+    const [lookupId] = Object.keys(template.findResources('Custom::AWS')).filter((id) =>
+      id.includes('BootstrapBrokersIam'),
+    );
+    expect(lookupId).toBeDefined();
+    template.hasResourceProperties('Custom::SurgeKafkaTopics', {
+      BootstrapBrokers: { 'Fn::GetAtt': [lookupId, 'BootstrapBrokerStringSaslIam'] },
+    });
+    // The lookup runs in aws-cdk-lib's singleton function, which is not in the VPC.
+    const singleton = Object.values(template.findResources('AWS::Lambda::Function')).find((f) =>
+      JSON.stringify(f).includes('AWS679f53fac002430cb0da5b7982bd2287'),
+    );
+    expect(singleton?.Properties.VpcConfig).toBeUndefined();
+    // The function in the isolated subnets is never allowed, so never tempted, to call the control plane.
+    const topicsPolicies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) =>
+      id.startsWith('TopicsOnEvent'),
+    );
+    expect(topicsPolicies.length).toBeGreaterThan(0);
+    expect(JSON.stringify(topicsPolicies)).not.toContain('kafka:GetBootstrapBrokers');
+  });
+
+  it('keeps prod topics when the stack is deleted or a topic leaves the template; dev deletes them', () => {
+    for (const topic of Object.values(prod.template('streaming').findResources('AWS::MSK::Topic'))) {
+      expect(topic).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    }
+    for (const topic of Object.values(dev.template('streaming').findResources('AWS::MSK::Topic'))) {
+      expect(topic).toMatchObject({ DeletionPolicy: 'Delete' });
+    }
+  });
+
   it('offers MSK Serverless with IAM auth as a dev option', () => {
     synthStage('dev', { kafka: { mode: 'serverless' } })
       .template('streaming')
