@@ -7,7 +7,7 @@ import { createQueryHandler } from '../functions/query/handler';
 import { onFailureDocument } from '../functions/shared/msk/on-failure';
 import { RedisAnalyticsStore } from '../functions/shared/redis/analytics-store';
 import { connectRedis } from '../functions/shared/redis/connect';
-import type { StageConfig } from '../lib/config/stage-config';
+import { maxConcurrentInvocations, type StageConfig } from '../lib/config/stage-config';
 import {
   type BatchHandler,
   EventSourceEmulator,
@@ -140,7 +140,7 @@ export class LocalRuntime {
             batchSize: es.batchSize,
             batchingWindowMs: es.maxBatchingWindowSeconds * 1_000,
             // Like AWS: one invocation per partition at most, and no more than reserved concurrency.
-            maxConcurrency: Math.min(config.kafka.partitions, config.analytics.reservedConcurrency),
+            maxConcurrency: maxConcurrentInvocations(config),
             retryAttempts: es.retryAttempts,
             maxRecordAgeMs: es.maxRecordAgeSeconds < 0 ? -1 : es.maxRecordAgeSeconds * 1_000,
             bisectBatchOnError: es.bisectBatchOnError,

@@ -9,7 +9,7 @@
 import './quiet-powertools';
 import { parseArgs } from 'node:util';
 import type { FleetStats } from '../functions/shared/model';
-import { loadStageConfig } from '../lib/config/stage-config';
+import { loadStageConfig, maxConcurrentInvocations } from '../lib/config/stage-config';
 import { sustainedRate } from './event-source/commit-rate';
 import { LocalRuntime } from './runtime';
 import { simulateOnThread } from './simulator';
@@ -94,7 +94,7 @@ async function main(): Promise<number> {
 
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log(
-    `Surge local runtime: stage ${config.stage}, batch size ${config.eventSource.batchSize}, window ${config.eventSource.maxBatchingWindowSeconds} s, concurrency ${Math.min(config.kafka.partitions, config.analytics.reservedConcurrency)}, ${config.kafka.partitions} partitions`,
+    `Surge local runtime: stage ${config.stage}, batch size ${config.eventSource.batchSize}, window ${config.eventSource.maxBatchingWindowSeconds} s, concurrency ${maxConcurrentInvocations(config)}, ${config.kafka.partitions} partitions`,
   );
   const runtime = await LocalRuntime.start({ config, port, onLog: log });
   log(
@@ -178,7 +178,7 @@ async function main(): Promise<number> {
           '',
           `produced     ${format(produced).padStart(12)}   ${format(producedRate).padStart(9)}/s`,
           `processed    ${format(s.committed).padStart(12)}   ${format(processedRate).padStart(9)}/s`,
-          `in flight    ${String(s.inFlight).padStart(12)}   of ${Math.min(config.kafka.partitions, config.analytics.reservedConcurrency)}     buffered ${format(s.buffered)}`,
+          `in flight    ${String(s.inFlight).padStart(12)}   of ${maxConcurrentInvocations(config)}     buffered ${format(s.buffered)}`,
           `batches      ${format(s.invocations).padStart(12)}   avg size ${format(avgBatch)}   failed ${format(s.failedInvocations)}   to failure destination ${format(s.toFailureDestination)} records`,
           `lag          ${format(lag.total).padStart(12)}   per partition [${lag.perPartition.join(' ')}]   max ${format(runtime.maxLag)}`,
           `devices      ${format(stats?.devices ?? 0).padStart(12)}   records applied ${format(stats?.records ?? 0)}`,

@@ -24,7 +24,20 @@ export const DEFAULTS = {
   kafkaMaxMessageBytes: 1_048_576,
   redisWaitTimeoutMs: 1_000,
   watermarkGapTolerance: 0,
+  /** Few quick retries: a longer outage fails the invocation, and the mapping retries the batch. */
+  kafkaRetry: { retries: 3, initialRetryTimeMs: 100, maxRetryTimeMs: 1_000 },
 } as const;
+
+/**
+ * How the producer retries a connection or a request (kafkajs's exponential backoff with 20%
+ * jitter). Brokers that accept few new connections per second (kafka.t3.small: 4 with IAM) need a
+ * longer schedule so that containers cold-starting together all get in (lib/config/stage-config.ts).
+ */
+export interface KafkaRetrySettings {
+  readonly retries: number;
+  readonly initialRetryTimeMs: number;
+  readonly maxRetryTimeMs: number;
+}
 
 export type KafkaAuth = 'none' | 'aws-iam';
 export type KafkaCompression = 'none' | 'gzip';
@@ -40,6 +53,8 @@ export interface KafkaSettings {
   readonly region?: string;
   /** Produce requests are cut so that none is larger: the smallest max.message.bytes of the output topics. */
   readonly maxMessageBytes: number;
+  /** KAFKA_RETRIES, KAFKA_RETRY_INITIAL_MS, KAFKA_RETRY_MAX_MS. @default DEFAULTS.kafkaRetry */
+  readonly retry?: KafkaRetrySettings;
 }
 
 export interface AnalyticsConfig {
@@ -150,7 +165,25 @@ function topicName(env: Env, name: string, fallback: string): string {
   return value;
 }
 
-/** Producer settings: KAFKA_BROKERS, MSK_CLUSTER_ARN, KAFKA_AUTH, KAFKA_IDEMPOTENT, KAFKA_COMPRESSION. */
+function retrySettings(env: Env): KafkaRetrySettings {
+  const fallback = DEFAULTS.kafkaRetry;
+  const retry = {
+    retries: number(env, 'KAFKA_RETRIES', fallback.retries, 0, 20),
+    initialRetryTimeMs: number(env, 'KAFKA_RETRY_INITIAL_MS', fallback.initialRetryTimeMs, 1, 60_000),
+    maxRetryTimeMs: number(env, 'KAFKA_RETRY_MAX_MS', fallback.maxRetryTimeMs, 1, 300_000),
+  };
+  if (retry.maxRetryTimeMs < retry.initialRetryTimeMs) {
+    throw new ConfigurationError(
+      `KAFKA_RETRY_MAX_MS (${retry.maxRetryTimeMs}) must not be below KAFKA_RETRY_INITIAL_MS (${retry.initialRetryTimeMs})`,
+    );
+  }
+  return retry;
+}
+
+/**
+ * Producer settings: KAFKA_BROKERS, MSK_CLUSTER_ARN, KAFKA_AUTH, KAFKA_IDEMPOTENT, KAFKA_COMPRESSION,
+ * KAFKA_MAX_MESSAGE_BYTES and the retry schedule (KAFKA_RETRIES, KAFKA_RETRY_INITIAL_MS, KAFKA_RETRY_MAX_MS).
+ */
 export function loadKafkaSettings(env: Env = process.env): KafkaSettings {
   const clusterArn = optional(env, 'MSK_CLUSTER_ARN');
   if (clusterArn !== undefined && !/^arn:aws[\w-]*:kafka:[\w-]+:\d{12}:cluster\/.+/.test(clusterArn)) {
@@ -171,6 +204,7 @@ export function loadKafkaSettings(env: Env = process.env): KafkaSettings {
       16_384,
       104_857_600,
     ),
+    retry: retrySettings(env),
   };
 }
 

@@ -1,4 +1,4 @@
-import { DEFAULT_TOPICS, DEFAULTS } from '../../functions/shared/config';
+import { DEFAULT_TOPICS, DEFAULTS, type KafkaRetrySettings } from '../../functions/shared/config';
 
 /**
  * Everything that differs between stages, typed and validated in one place. The CDK app and the
@@ -77,8 +77,13 @@ export interface EventSourceSettings {
 export interface AnalyticsSettings {
   readonly memoryMb: number;
   readonly timeoutSeconds: number;
-  /** Reserved concurrency; together with pollers and partitions it caps invocations in flight. */
-  readonly reservedConcurrency: number;
+  /**
+   * Reserved concurrency; together with pollers and partitions it caps invocations in flight.
+   * `null` reserves none (the simulator then reserves none either): for accounts whose concurrency
+   * quota is too small to set any aside. Lambda keeps 100 of the account's concurrency unreserved,
+   * so a reservation fails the deploy where the quota leaves less: `npm run preflight` checks it.
+   */
+  readonly reservedConcurrency: number | null;
   readonly alertTemperatureThreshold: number;
   readonly windowTtlSeconds: number;
   readonly kafkaCompression: 'none' | 'gzip';
@@ -266,6 +271,59 @@ export function waitReplicas(cache: CacheSettings): number {
   return cache.mode === 'provisioned' && cache.durability !== 'sync' ? cache.replicasPerShard : 0;
 }
 
+/**
+ * New TCP connections per broker per second that MSK accepts from IAM-authenticated clients
+ * (MSK quotas: kafka.t3.small 4, other broker types 100). Past it, connections are refused.
+ */
+export function brokerConnectionRate(instanceType: string): number {
+  return instanceType.startsWith('kafka.t3.') ? 4 : 100;
+}
+
+/** Invocations in flight at the most: one per partition, capped by the reserved concurrency. */
+export function maxConcurrentInvocations(config: StageConfig): number {
+  return Math.min(config.kafka.partitions, config.analytics.reservedConcurrency ?? config.kafka.partitions);
+}
+
+/** Containers that may open producer connections at the same moment: the analytics function's and the simulator's. */
+export function producerContainers(config: StageConfig): number {
+  return maxConcurrentInvocations(config) + (config.simulator ? 1 : 0);
+}
+
+/** How long a retry schedule keeps trying at the least: kafkajs's backoff with its jitter at -20%. */
+export function retryWindowMs(retry: KafkaRetrySettings): number {
+  let total = 0;
+  for (let n = 0; n < retry.retries; n++) {
+    total += Math.min(retry.initialRetryTimeMs * 2 ** n * 0.8, retry.maxRetryTimeMs);
+  }
+  return total;
+}
+
+/** How long a retry schedule may take at the most (jitter at +20%). */
+export function retryWorstCaseMs(retry: KafkaRetrySettings): number {
+  let total = 0;
+  for (let n = 0; n < retry.retries; n++) {
+    total += Math.min(retry.initialRetryTimeMs * 2 ** n * 1.2, retry.maxRetryTimeMs);
+  }
+  return total;
+}
+
+/**
+ * The producers' retry schedule for the stage's brokers. Each cold-starting container opens up to
+ * two connections to a broker (bootstrap, then partition leader); when they all start together,
+ * a broker that accepts few connections per second lets the rest in over the following seconds,
+ * and the schedule must keep trying for that long (plus a second) instead of failing the batch.
+ * Chosen over a larger dev broker, which would cost about four times as much.
+ */
+export function kafkaProducerRetry(config: StageConfig): KafkaRetrySettings {
+  const rate = brokerConnectionRate(config.kafka.brokerInstanceType);
+  const seconds = Math.ceil((2 * producerContainers(config)) / rate);
+  const neededMs = seconds <= 1 ? 0 : (seconds - 1) * 1_000 + 1_000;
+  if (retryWindowMs(DEFAULTS.kafkaRetry) >= neededMs) return DEFAULTS.kafkaRetry;
+  const slow = { retries: DEFAULTS.kafkaRetry.retries, initialRetryTimeMs: 300, maxRetryTimeMs: 5_000 };
+  while (retryWindowMs(slow) < neededMs && slow.retries < 20) slow.retries++;
+  return slow;
+}
+
 export const STAGE_DEFAULTS: Readonly<Record<StageName, StageConfig>> = { dev, prod, local };
 
 export class StageConfigError extends Error {
@@ -433,7 +491,19 @@ export function validateStageConfig(config: StageConfig): string[] {
   }
   integer(p, 'analytics.memoryMb', analytics.memoryMb, 128, 10_240);
   integer(p, 'analytics.timeoutSeconds', analytics.timeoutSeconds, 1, 900);
-  integer(p, 'analytics.reservedConcurrency', analytics.reservedConcurrency, 1, 1_000);
+  if (analytics.reservedConcurrency !== null) {
+    integer(p, 'analytics.reservedConcurrency', analytics.reservedConcurrency, 1, 1_000);
+  }
+  if (p.length === 0) {
+    const retry = kafkaProducerRetry(config);
+    check(
+      p,
+      retryWorstCaseMs(retry) <= (analytics.timeoutSeconds * 1_000) / 2,
+      `kafka.brokerInstanceType ${kafka.brokerInstanceType} accepts ${brokerConnectionRate(kafka.brokerInstanceType)} new connections per broker per second: ` +
+        `${producerContainers(config)} containers starting together need up to ${Math.ceil(retryWorstCaseMs(retry) / 1_000)} s of connection retries, ` +
+        `more than half of analytics.timeoutSeconds (${analytics.timeoutSeconds}): choose a larger broker type, a longer timeout or a lower analytics.reservedConcurrency`,
+    );
+  }
   check(
     p,
     typeof analytics.alertTemperatureThreshold === 'number' &&

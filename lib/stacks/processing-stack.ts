@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { type StageConfig, waitReplicas } from '../config/stage-config';
+import { kafkaProducerRetry, type StageConfig, waitReplicas } from '../config/stage-config';
 import type { KafkaCluster } from '../constructs/kafka-cluster';
 import { PipelineMonitoring } from '../constructs/pipeline-monitoring';
 import type { RedisCache } from '../constructs/redis-cache';
@@ -35,6 +35,13 @@ export class ProcessingStack extends Stack {
     const { config, cluster, cache } = props;
     const { analytics: settings, eventSource: es, topics } = config;
     const timeout = Duration.seconds(settings.timeoutSeconds);
+    // Cold starts together must all get a broker connection within the brokers' connection rate.
+    const retry = kafkaProducerRetry(config);
+    const kafkaRetryEnvironment = {
+      KAFKA_RETRIES: String(retry.retries),
+      KAFKA_RETRY_INITIAL_MS: String(retry.initialRetryTimeMs),
+      KAFKA_RETRY_MAX_MS: String(retry.maxRetryTimeMs),
+    };
 
     this.analytics = new SurgeFunction(this, 'Analytics', {
       entry: 'functions/analytics/handler.ts',
@@ -46,7 +53,7 @@ export class ProcessingStack extends Stack {
       initialSemiSpaceMb: settings.initialSemiSpaceMb,
       sourceMaps: settings.sourceMaps,
       timeout,
-      reservedConcurrentExecutions: settings.reservedConcurrency,
+      reservedConcurrentExecutions: settings.reservedConcurrency ?? undefined,
       bundleSchemas: true,
       logRetention: config.logRetentionDays,
       environment: {
@@ -61,6 +68,7 @@ export class ProcessingStack extends Stack {
         KAFKA_AUTH: config.localstack ? 'none' : 'aws-iam',
         KAFKA_IDEMPOTENT: String(!config.localstack),
         KAFKA_COMPRESSION: settings.kafkaCompression,
+        ...kafkaRetryEnvironment,
         TOPIC_INPUT: topics.input,
         TOPIC_SUMMARIES: topics.summaries,
         TOPIC_ALERTS: topics.alerts,
@@ -164,13 +172,15 @@ export class ProcessingStack extends Stack {
         securityGroup: props.functionSecurityGroup,
         memorySize: 1_024,
         timeout: Duration.minutes(5),
-        reservedConcurrentExecutions: 1,
+        // One at a time, unless the stage reserves nothing (an account with a small concurrency quota).
+        reservedConcurrentExecutions: settings.reservedConcurrency === null ? undefined : 1,
         bundleSchemas: true,
         logRetention: config.logRetentionDays,
         environment: {
           KAFKA_BROKERS: cluster.bootstrapBrokers(auth),
           KAFKA_AUTH: auth,
           KAFKA_IDEMPOTENT: String(!config.localstack),
+          ...kafkaRetryEnvironment,
           TOPIC_INPUT: topics.input,
         },
       });

@@ -74,13 +74,17 @@ export interface Publisher {
 }
 
 export function kafkaClientConfig(settings: KafkaSettings, brokers: string[]): KafkaConfig {
+  const retry = settings.retry ?? DEFAULTS.kafkaRetry;
   const config: KafkaConfig = {
     clientId: settings.clientId,
     brokers,
     connectionTimeout: 3_000,
     requestTimeout: 10_000,
-    // Few quick retries: a longer outage should fail the invocation so that the mapping retries the batch.
-    retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
+    retry: {
+      retries: retry.retries,
+      initialRetryTime: retry.initialRetryTimeMs,
+      maxRetryTime: retry.maxRetryTimeMs,
+    },
     logLevel: logLevel.WARN,
     logCreator: kafkaLogCreator(kafkaLogger),
   };

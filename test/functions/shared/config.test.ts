@@ -62,8 +62,31 @@ describe('loadAnalyticsConfig', () => {
     [{ WATERMARK_GAP_TOLERANCE: '-2' }, /WATERMARK_GAP_TOLERANCE must be a number from -1/],
     [{ WATERMARK_GAP_TOLERANCE: 'none' }, /WATERMARK_GAP_TOLERANCE must be a number/],
     [{ TOPIC_FAILED: 'bad topic' }, /TOPIC_FAILED is not a valid Kafka topic name/],
+    [{ KAFKA_RETRIES: '21' }, /KAFKA_RETRIES must be a number from 0 to 20, got "21"/],
+    [{ KAFKA_RETRIES: 'many' }, /KAFKA_RETRIES must be a number/],
+    [{ KAFKA_RETRY_INITIAL_MS: '0' }, /KAFKA_RETRY_INITIAL_MS must be a number from 1/],
+    [
+      { KAFKA_RETRY_INITIAL_MS: '500', KAFKA_RETRY_MAX_MS: '100' },
+      /KAFKA_RETRY_MAX_MS \(100\) must not be below KAFKA_RETRY_INITIAL_MS \(500\)/,
+    ],
   ])('refuses a bad guarantees setting, naming it: %o', (env, message) => {
     expect(() => loadAnalyticsConfig({ ...base, ...env })).toThrow(message);
+  });
+
+  it('reads the producer retry schedule, and defaults to a few quick retries', () => {
+    expect(loadAnalyticsConfig(base).kafka.retry).toEqual({
+      retries: 3,
+      initialRetryTimeMs: 100,
+      maxRetryTimeMs: 1_000,
+    });
+    expect(
+      loadAnalyticsConfig({
+        ...base,
+        KAFKA_RETRIES: '6',
+        KAFKA_RETRY_INITIAL_MS: '300',
+        KAFKA_RETRY_MAX_MS: '5000',
+      }).kafka.retry,
+    ).toEqual({ retries: 6, initialRetryTimeMs: 300, maxRetryTimeMs: 5_000 });
   });
 
   it('takes an empty guarantees setting for its default', () => {

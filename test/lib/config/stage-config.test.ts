@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TOPICS } from '../../../functions/shared/config';
-import { loadStageConfig, STAGES, StageConfigError } from '../../../lib/config/stage-config';
+import {
+  kafkaProducerRetry,
+  loadStageConfig,
+  maxConcurrentInvocations,
+  retryWindowMs,
+  retryWorstCaseMs,
+  STAGES,
+  StageConfigError,
+} from '../../../lib/config/stage-config';
 
 describe('stage configuration', () => {
   it.each(STAGES)('accepts the %s defaults', (stage) => {
@@ -160,6 +168,40 @@ describe('stage configuration', () => {
   ])('rejects %s, naming the setting', (_case, stage, overrides, message) => {
     expect(() => loadStageConfig(stage, overrides)).toThrow(StageConfigError);
     expect(() => loadStageConfig(stage, overrides)).toThrow(message);
+  });
+
+  it('reserves no concurrency when told null, for accounts with a small concurrency quota', () => {
+    const config = loadStageConfig('dev', { analytics: { reservedConcurrency: null } });
+    expect(config.analytics.reservedConcurrency).toBeNull();
+    expect(maxConcurrentInvocations(config)).toBe(config.kafka.partitions);
+    expect(() => loadStageConfig('dev', { analytics: { reservedConcurrency: 0 } })).toThrow(
+      /analytics\.reservedConcurrency must be a whole number from 1 to 1000, got 0/,
+    );
+  });
+
+  it('gives producers on small brokers a retry schedule long enough for a simultaneous cold start', () => {
+    const dev = loadStageConfig('dev');
+    const retry = kafkaProducerRetry(dev);
+    // 7 containers, 2 connections each, 4 per second: the last get in about 3 s after the first.
+    expect(retryWindowMs(retry)).toBeGreaterThanOrEqual(3_000);
+    expect(retryWorstCaseMs(retry)).toBeLessThanOrEqual((dev.analytics.timeoutSeconds * 1_000) / 2);
+    // Brokers that admit 100 connections a second keep the few quick retries.
+    expect(kafkaProducerRetry(loadStageConfig('prod'))).toEqual({
+      retries: 3,
+      initialRetryTimeMs: 100,
+      maxRetryTimeMs: 1_000,
+    });
+  });
+
+  it('refuses a concurrency that small brokers cannot let in within the function timeout', () => {
+    expect(() =>
+      loadStageConfig('dev', {
+        kafka: { partitions: 200 },
+        analytics: { reservedConcurrency: 200, timeoutSeconds: 30 },
+      }),
+    ).toThrow(
+      /kafka\.brokerInstanceType kafka\.t3\.small accepts 4 new connections per broker per second: 201 containers/,
+    );
   });
 
   it('lists every problem at once', () => {

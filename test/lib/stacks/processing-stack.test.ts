@@ -154,6 +154,32 @@ describe('processing stack', () => {
     expect(single).toEqual([]);
   });
 
+  it('gives both producers the stage retry schedule for the brokers connection rate', () => {
+    const env = (stage: typeof dev) =>
+      Object.values(stage.template('processing').findResources('AWS::Lambda::Function'))
+        .map((f) => f.Properties.Environment?.Variables ?? {})
+        .filter((v) => v.TOPIC_INPUT !== undefined);
+    expect(env(dev)).toHaveLength(2);
+    for (const variables of env(dev)) {
+      expect(variables).toMatchObject({
+        KAFKA_RETRIES: '5',
+        KAFKA_RETRY_INITIAL_MS: '300',
+        KAFKA_RETRY_MAX_MS: '5000',
+      });
+    }
+    expect(env(prod)[0]).toMatchObject({ KAFKA_RETRIES: '3', KAFKA_RETRY_MAX_MS: '1000' });
+  });
+
+  it('reserves no concurrency for any function when the stage reserves none', () => {
+    const functions = Object.values(
+      synthStage('dev', { analytics: { reservedConcurrency: null } })
+        .template('processing')
+        .findResources('AWS::Lambda::Function'),
+    );
+    expect(functions.length).toBeGreaterThan(1);
+    for (const fn of functions) expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+  });
+
   it('emails alarms when an address is configured', () => {
     synthStage('dev', { alarmEmail: 'oncall@example.com' })
       .template('processing')
