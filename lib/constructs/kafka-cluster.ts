@@ -7,12 +7,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as msk from 'aws-cdk-lib/aws-msk';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { acknowledgeFrameworkFunction } from './framework-functions';
+import { acknowledgeFrameworkFunction, deployTimeLookupLogs } from './framework-functions';
+import { AWS_CUSTOM_RESOURCE_SINGLETON, generationOf, SharedValue } from './shared-value';
 
 export const KAFKA_IAM_AUTH_PORT = 9098;
-
-/** Construct id of aws-cdk-lib's AwsCustomResource singleton function. */
-const AWS_CUSTOM_RESOURCE_SINGLETON = 'AWS679f53fac002430cb0da5b7982bd2287';
 
 export interface KafkaClusterProps {
   readonly vpc: ec2.IVpc;
@@ -69,20 +67,209 @@ const DEFAULT_BROKER_PROPERTIES = {
   'compression.type': 'producer',
 } as const;
 
+/** What another stack needs of a cluster (KafkaCluster.fromClusterAttributes). */
+export interface KafkaClusterAttributes {
+  readonly clusterArn: string;
+  readonly clusterName: string;
+  readonly mode: 'provisioned' | 'serverless';
+  readonly brokerCount: number;
+  /** The brokers' security group, which the event source mapping's pollers use too. */
+  readonly securityGroup: ec2.ISecurityGroup;
+  /**
+   * Days the logs of the deploy-time broker lookup are kept.
+   * @default 14
+   */
+  readonly logRetentionDays?: number;
+}
+
+/** A cluster, defined in this stack or another: ARNs, grants, metrics and the broker lookup. */
+export interface IKafkaCluster extends ec2.IConnectable {
+  readonly clusterArn: string;
+  readonly clusterName: string;
+  readonly mode: 'provisioned' | 'serverless';
+  readonly brokerCount: number;
+  bootstrapBrokers(auth?: 'aws-iam' | 'none'): string;
+  topicArn(topic: string): string;
+  groupArn(group: string): string;
+  grantConsume(grantee: iam.IGrantable, topic: string, group: string): iam.Grant;
+  grantProduce(
+    grantee: iam.IGrantable,
+    topics: readonly string[],
+    options?: { idempotent?: boolean },
+  ): iam.Grant;
+  grantManageTopics(grantee: iam.IGrantable, topics: readonly string[]): iam.Grant;
+  metricDiskUsed(brokerId: number, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+}
+
+abstract class KafkaClusterBase extends Construct implements IKafkaCluster {
+  abstract readonly clusterArn: string;
+  abstract readonly clusterName: string;
+  abstract readonly mode: 'provisioned' | 'serverless';
+  abstract readonly brokerCount: number;
+  abstract readonly connections: ec2.Connections;
+  protected abstract readonly logRetentionDays: number;
+
+  /** `<name>/<uuid>`, the part of topic and group ARNs that names the cluster. */
+  private get clusterPath(): string {
+    return Fn.select(1, Fn.split(':cluster/', this.clusterArn));
+  }
+
+  /**
+   * The cluster's bootstrap brokers for IAM clients (or plaintext ones), looked up at deploy time
+   * from outside the VPC, so that nothing in the isolated subnets needs the Kafka control plane.
+   */
+  bootstrapBrokers(auth: 'aws-iam' | 'none' = 'aws-iam'): string {
+    const field = auth === 'aws-iam' ? 'BootstrapBrokerStringSaslIam' : 'BootstrapBrokerString';
+    const id = `BootstrapBrokers${auth === 'aws-iam' ? 'Iam' : 'Plaintext'}`;
+    const existing = this.node.tryFindChild(id) as cr.AwsCustomResource | undefined;
+    const lookup =
+      existing ??
+      new cr.AwsCustomResource(this, id, {
+        onUpdate: {
+          service: 'Kafka',
+          action: 'getBootstrapBrokers',
+          parameters: { ClusterArn: this.clusterArn },
+          physicalResourceId: cr.PhysicalResourceId.of(`${id}-lookup`),
+          outputPaths: [field],
+        },
+        policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: [this.clusterArn] }),
+        installLatestAwsSdk: false,
+        logGroup: deployTimeLookupLogs(this, this.logRetentionDays),
+      });
+    if (existing === undefined) {
+      // The lookup runs in aws-cdk-lib's singleton function, created beside the stack's other resources.
+      const singleton = Stack.of(this).node.tryFindChild(AWS_CUSTOM_RESOURCE_SINGLETON);
+      if (singleton !== undefined) acknowledgeFrameworkFunction(singleton, 'AwsCustomResource singleton');
+    }
+    return lookup.getResponseField(field);
+  }
+
+  topicArn(topic: string): string {
+    return Stack.of(this).formatArn({
+      service: 'kafka',
+      resource: 'topic',
+      resourceName: `${this.clusterPath}/${topic}`,
+    });
+  }
+
+  groupArn(group: string): string {
+    return Stack.of(this).formatArn({
+      service: 'kafka',
+      resource: 'group',
+      resourceName: `${this.clusterPath}/${group}`,
+    });
+  }
+
+  /** What an event source mapping needs to consume `topic` as consumer group `group` (it uses the function's role). */
+  grantConsume(grantee: iam.IGrantable, topic: string, group: string): iam.Grant {
+    return grantAll(grantee, [
+      [['kafka-cluster:Connect', 'kafka-cluster:DescribeClusterDynamicConfiguration'], [this.clusterArn]],
+      [['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'], [this.topicArn(topic)]],
+      [['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup'], [this.groupArn(group)]],
+      [['kafka:DescribeClusterV2', 'kafka:GetBootstrapBrokers'], [this.clusterArn]],
+    ]);
+  }
+
+  /** Writing to `topics` only. */
+  grantProduce(
+    grantee: iam.IGrantable,
+    topics: readonly string[],
+    options: { idempotent?: boolean } = {},
+  ): iam.Grant {
+    return grantAll(grantee, [
+      [
+        ['kafka-cluster:Connect', ...(options.idempotent ? ['kafka-cluster:WriteDataIdempotently'] : [])],
+        [this.clusterArn],
+      ],
+      [['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'], topics.map((t) => this.topicArn(t))],
+    ]);
+  }
+
+  /** Creating and describing `topics` (the topic custom resource); the brokers come from `bootstrapBrokers`. */
+  grantManageTopics(grantee: iam.IGrantable, topics: readonly string[]): iam.Grant {
+    return grantAll(grantee, [
+      [['kafka-cluster:Connect'], [this.clusterArn]],
+      [
+        ['kafka-cluster:CreateTopic', 'kafka-cluster:DescribeTopic', 'kafka-cluster:AlterTopic'],
+        topics.map((t) => this.topicArn(t)),
+      ],
+    ]);
+  }
+
+  /** Disk used by one broker's data logs, in percent. */
+  metricDiskUsed(brokerId: number, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/Kafka',
+      metricName: 'KafkaDataLogsDiskUsed',
+      dimensionsMap: { 'Cluster Name': this.clusterName, 'Broker ID': String(brokerId) },
+      statistic: 'Maximum',
+      ...props,
+    });
+  }
+}
+
+/** Statements for `grantee`, one per (actions, resources) pair, as one Grant. */
+function grantAll(
+  grantee: iam.IGrantable,
+  statements: readonly (readonly [readonly string[], readonly string[]])[],
+): iam.Grant {
+  const grants = statements.map(([actions, resourceArns]) =>
+    iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns: [...resourceArns] }),
+  );
+  const [first, ...rest] = grants;
+  if (first === undefined) throw new Error('grantAll needs at least one statement');
+  return rest.reduce((all, grant) => all.combine(grant), first);
+}
+
+class ImportedKafkaCluster extends KafkaClusterBase {
+  readonly clusterArn: string;
+  readonly clusterName: string;
+  readonly mode: 'provisioned' | 'serverless';
+  readonly brokerCount: number;
+  readonly connections: ec2.Connections;
+  protected readonly logRetentionDays: number;
+
+  constructor(scope: Construct, id: string, attrs: KafkaClusterAttributes) {
+    super(scope, id);
+    this.clusterArn = attrs.clusterArn;
+    this.clusterName = attrs.clusterName;
+    this.mode = attrs.mode;
+    this.brokerCount = attrs.brokerCount;
+    this.logRetentionDays = attrs.logRetentionDays ?? 14;
+    this.connections = new ec2.Connections({
+      securityGroups: [attrs.securityGroup],
+      defaultPort: ec2.Port.tcp(KAFKA_IAM_AUTH_PORT),
+    });
+  }
+}
+
 /**
  * An MSK cluster reachable only with IAM authentication over TLS, in isolated subnets.
  * Grants are scoped to the exact cluster, topic and consumer-group ARNs.
  */
-export class KafkaCluster extends Construct implements ec2.IConnectable {
+export class KafkaCluster extends KafkaClusterBase {
+  /**
+   * A cluster defined elsewhere, typically in another stack (`attributesFor`).
+   */
+  static fromClusterAttributes(scope: Construct, id: string, attrs: KafkaClusterAttributes): IKafkaCluster {
+    return new ImportedKafkaCluster(scope, id, attrs);
+  }
+
   readonly clusterArn: string;
   readonly mode: 'provisioned' | 'serverless';
   readonly connections: ec2.Connections;
-  /** The cluster name as the AWS/Kafka metrics know it. */
+  /**
+   * The cluster name as the AWS/Kafka metrics know it. It carries the cluster's generation, so a
+   * change that replaces the cluster (mode, subnets) names the new one differently: CloudFormation
+   * cannot replace a resource whose name stays the same.
+   */
   readonly clusterName: string;
   readonly brokerCount: number;
-  /** `<name>/<uuid>`, the part of topic and group ARNs that names the cluster. */
-  private readonly clusterPath: string;
-  private readonly logRetentionDays: number;
+  /** Changes exactly when the cluster is replaced. */
+  readonly generation: string;
+  protected readonly logRetentionDays: number;
+  private readonly securityGroup: ec2.ISecurityGroup;
+  private readonly sharedArn: SharedValue;
 
   constructor(scope: Construct, id: string, props: KafkaClusterProps) {
     super(scope, id);
@@ -102,17 +289,25 @@ export class KafkaCluster extends Construct implements ec2.IConnectable {
     }
 
     const subnets = props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_ISOLATED, onePerAz: true });
-    this.clusterName = `${Stack.of(this).stackName}-${id}`
+    this.securityGroup = props.securityGroup;
+    this.generation = generationOf(
+      this.mode,
+      subnets.subnets.map((s) => s.node.path),
+      props.securityGroup.node.path,
+      props.encryptionKey?.node.path ?? 'own key',
+    );
+    this.clusterName = `${`${Stack.of(this).stackName}-${id}`
       .toLowerCase()
       .replace(/[^a-z0-9-]/g, '-')
-      .slice(0, 64);
+      .slice(0, 55)}-${this.generation}`;
     this.connections = new ec2.Connections({
       securityGroups: [props.securityGroup],
       defaultPort: ec2.Port.tcp(KAFKA_IAM_AUTH_PORT),
     });
 
     if (this.mode === 'serverless') {
-      const cluster = new msk.CfnServerlessCluster(this, 'Resource', {
+      // An id of its own: a logical id never changes resource type, which CloudFormation refuses.
+      const cluster = new msk.CfnServerlessCluster(this, 'Serverless', {
         clusterName: this.clusterName,
         clientAuthentication: { sasl: { iam: { enabled: true } } },
         vpcConfigs: [{ subnetIds: subnets.subnetIds, securityGroups: [props.securityGroup.securityGroupId] }],
@@ -167,127 +362,26 @@ export class KafkaCluster extends Construct implements ec2.IConnectable {
       cluster.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.RETAIN);
       this.clusterArn = cluster.attrArn;
     }
-    this.clusterPath = Fn.select(1, Fn.split(':cluster/', this.clusterArn));
+    this.sharedArn = new SharedValue(this, 'Arn', {
+      value: this.clusterArn,
+      generation: this.generation,
+      description: `ARN of the MSK cluster ${this.clusterName}`,
+      logRetentionDays: this.logRetentionDays,
+    });
   }
 
   /**
-   * The cluster's bootstrap brokers for IAM clients (or plaintext ones), looked up at deploy time
-   * from outside the VPC, so that nothing in the isolated subnets needs the Kafka control plane.
+   * What `reader`'s stack needs to use the cluster, without an export that would block replacing
+   * it: the ARN is read at deploy time (SharedValue).
    */
-  bootstrapBrokers(auth: 'aws-iam' | 'none' = 'aws-iam'): string {
-    const field = auth === 'aws-iam' ? 'BootstrapBrokerStringSaslIam' : 'BootstrapBrokerString';
-    const id = `BootstrapBrokers${auth === 'aws-iam' ? 'Iam' : 'Plaintext'}`;
-    const existing = this.node.tryFindChild(id) as cr.AwsCustomResource | undefined;
-    const lookup =
-      existing ??
-      new cr.AwsCustomResource(this, id, {
-        onUpdate: {
-          service: 'Kafka',
-          action: 'getBootstrapBrokers',
-          parameters: { ClusterArn: this.clusterArn },
-          physicalResourceId: cr.PhysicalResourceId.of(`${id}-lookup`),
-          outputPaths: [field],
-        },
-        policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: [this.clusterArn] }),
-        installLatestAwsSdk: false,
-        logGroup:
-          (this.node.tryFindChild('LookupLogs') as logs.ILogGroup | undefined) ??
-          new logs.LogGroup(this, 'LookupLogs', {
-            retention: this.logRetentionDays as logs.RetentionDays,
-            removalPolicy: RemovalPolicy.DESTROY,
-          }),
-      });
-    if (existing === undefined) {
-      const stack = Stack.of(this);
-      // The lookup runs in aws-cdk-lib's singleton function, created beside the stack's other resources.
-      const singleton = stack.node.tryFindChild(AWS_CUSTOM_RESOURCE_SINGLETON);
-      if (singleton !== undefined) acknowledgeFrameworkFunction(singleton, 'AwsCustomResource singleton');
-    }
-    return lookup.getResponseField(field);
-  }
-
-  topicArn(topic: string): string {
-    return Stack.of(this).formatArn({
-      service: 'kafka',
-      resource: 'topic',
-      resourceName: `${this.clusterPath}/${topic}`,
-    });
-  }
-
-  groupArn(group: string): string {
-    return Stack.of(this).formatArn({
-      service: 'kafka',
-      resource: 'group',
-      resourceName: `${this.clusterPath}/${group}`,
-    });
-  }
-
-  /** What an event source mapping needs to consume `topic` as consumer group `group` (it uses the function's role). */
-  grantConsume(grantee: iam.IGrantable, topic: string, group: string): void {
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['kafka-cluster:Connect', 'kafka-cluster:DescribeClusterDynamicConfiguration'],
-      resourceArns: [this.clusterArn],
-    });
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'],
-      resourceArns: [this.topicArn(topic)],
-    });
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup'],
-      resourceArns: [this.groupArn(group)],
-    });
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['kafka:DescribeClusterV2', 'kafka:GetBootstrapBrokers'],
-      resourceArns: [this.clusterArn],
-    });
-  }
-
-  /** Writing to `topics` only. */
-  grantProduce(
-    grantee: iam.IGrantable,
-    topics: readonly string[],
-    options: { idempotent?: boolean } = {},
-  ): void {
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: [
-        'kafka-cluster:Connect',
-        ...(options.idempotent ? ['kafka-cluster:WriteDataIdempotently'] : []),
-      ],
-      resourceArns: [this.clusterArn],
-    });
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'],
-      resourceArns: topics.map((topic) => this.topicArn(topic)),
-    });
-  }
-
-  /** Creating and describing `topics` (the topic custom resource). */
-  grantManageTopics(grantee: iam.IGrantable, topics: readonly string[]): void {
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['kafka-cluster:Connect'],
-      resourceArns: [this.clusterArn],
-    });
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['kafka-cluster:CreateTopic', 'kafka-cluster:DescribeTopic', 'kafka-cluster:AlterTopic'],
-      resourceArns: topics.map((topic) => this.topicArn(topic)),
-    });
-  }
-
-  /** Disk used by one broker's data logs, in percent. */
-  metricDiskUsed(brokerId: number): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'AWS/Kafka',
-      metricName: 'KafkaDataLogsDiskUsed',
-      dimensionsMap: { 'Cluster Name': this.clusterName, 'Broker ID': String(brokerId) },
-      statistic: 'Maximum',
-    });
+  attributesFor(reader: Construct): KafkaClusterAttributes {
+    return {
+      clusterArn: this.sharedArn.valueIn(reader),
+      clusterName: this.clusterName,
+      mode: this.mode,
+      brokerCount: this.brokerCount,
+      securityGroup: this.securityGroup,
+      logRetentionDays: this.logRetentionDays,
+    };
   }
 }

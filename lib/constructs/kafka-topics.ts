@@ -5,7 +5,7 @@ import * as msk from 'aws-cdk-lib/aws-msk';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { acknowledgeFrameworkFunction } from './framework-functions';
-import type { KafkaCluster } from './kafka-cluster';
+import type { IKafkaCluster } from './kafka-cluster';
 import { SurgeFunction } from './surge-function';
 
 export interface TopicDefinition {
@@ -20,7 +20,7 @@ export interface TopicDefinition {
 }
 
 export interface KafkaTopicsProps {
-  readonly cluster: KafkaCluster;
+  readonly cluster: IKafkaCluster;
   readonly topics: readonly TopicDefinition[];
   /**
    * `cloudformation` uses AWS::MSK::Topic (provisioned clusters); `custom-resource` creates the

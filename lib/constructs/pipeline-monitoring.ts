@@ -8,15 +8,15 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../../functions/shared/observability/powertools';
-import type { KafkaCluster } from './kafka-cluster';
-import type { RedisCache } from './redis-cache';
+import type { IKafkaCluster } from './kafka-cluster';
+import type { IRedisCache } from './redis-cache';
 import type { SurgeFunction } from './surge-function';
 
 export interface PipelineMonitoringProps {
   readonly analytics: SurgeFunction;
   readonly timeout: Duration;
-  readonly cluster: KafkaCluster;
-  readonly cache: RedisCache;
+  readonly cluster: IKafkaCluster;
+  readonly cache: IRedisCache;
   /** The mapping's failure destination, when it is a queue. @default - none */
   readonly failureQueue?: sqs.IQueue;
   /** The mapping's failure destination, when it is a Kafka topic. @default - none */

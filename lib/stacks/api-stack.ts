@@ -7,7 +7,7 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config';
-import type { RedisCache } from '../constructs/redis-cache';
+import { RedisCache } from '../constructs/redis-cache';
 import { SurgeFunction } from '../constructs/surge-function';
 
 /** One JSON line per request, in HTTP API (payload 2.0) context variables. */
@@ -40,7 +40,9 @@ export class ApiStack extends Stack {
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
-    const { config, cache } = props;
+    const { config } = props;
+    // Read at deploy time, not imported: replacing the cache is never blocked by an export in use.
+    const cache = RedisCache.fromCacheAttributes(this, 'Cache', props.cache.attributesFor(this));
     this.query = new SurgeFunction(this, 'Query', {
       entry: 'functions/query/handler.ts',
       description: 'Surge query API over the device aggregates',

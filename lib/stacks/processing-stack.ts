@@ -6,9 +6,9 @@ import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { kafkaProducerRetry, type StageConfig, waitReplicas } from '../config/stage-config';
-import type { KafkaCluster } from '../constructs/kafka-cluster';
+import { KafkaCluster } from '../constructs/kafka-cluster';
 import { PipelineMonitoring } from '../constructs/pipeline-monitoring';
-import type { RedisCache } from '../constructs/redis-cache';
+import { RedisCache } from '../constructs/redis-cache';
 import { SurgeFunction } from '../constructs/surge-function';
 
 export interface ProcessingStackProps extends StackProps {
@@ -32,7 +32,11 @@ export class ProcessingStack extends Stack {
 
   constructor(scope: Construct, id: string, props: ProcessingStackProps) {
     super(scope, id, props);
-    const { config, cluster, cache } = props;
+    const { config } = props;
+    // Read at deploy time, not imported: replacing the cluster or the cache is then never blocked
+    // by an export in use (README, "Deploying for real").
+    const cluster = KafkaCluster.fromClusterAttributes(this, 'Cluster', props.cluster.attributesFor(this));
+    const cache = RedisCache.fromCacheAttributes(this, 'Cache', props.cache.attributesFor(this));
     const { analytics: settings, eventSource: es, topics } = config;
     const timeout = Duration.seconds(settings.timeoutSeconds);
     // Cold starts together must all get a broker connection within the brokers' connection rate.

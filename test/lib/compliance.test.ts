@@ -183,7 +183,8 @@ describe('the analytics bundle', () => {
   stage.app.synth();
   const template = Template.fromStack(stage.stacks.processing).toJSON();
   const fn = Object.values(template.Resources).find(
-    (r: any) => r.Type === 'AWS::Lambda::Function' && r.Properties.Handler === 'index.handler',
+    (r: any) =>
+      r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).startsWith('Surge analytics'),
   ) as { Metadata: Record<string, string> };
   const assetDir = join(outdir, fn.Metadata['aws:asset:path'] as string);
 
