@@ -78,8 +78,11 @@ export interface CacheCredentials {
 export interface RedisCacheAttributes {
   /** `host:port` of the primary endpoint (node-based) or of the serverless cache. */
   readonly endpoint: string;
-  /** The replication group id (node-based) or the serverless cache's name. */
-  readonly metricsId: string;
+  /**
+   * The replication group id (node-based) or the serverless cache's name.
+   * @default - no metrics: the metric methods throw
+   */
+  readonly metricsId?: string;
   /** Nodes of the replication group; 0 for a serverless cache. */
   readonly nodeCount: number;
   readonly clusterMode: boolean;
@@ -142,6 +145,8 @@ abstract class RedisCacheBase extends Construct implements IRedisCache {
           ...props,
         }),
     );
+    if (perNode.length === 0)
+      throw new Error('this cache was imported without a metricsId: it has no metrics');
     const [only] = perNode;
     if (perNode.length === 1 && only !== undefined) return only;
     // Ids unique per metric: a graph may hold several of these expressions.
@@ -187,7 +192,8 @@ class ImportedRedisCache extends RedisCacheBase {
     this.clusterMode = attrs.clusterMode;
     this.writer = { url: `rediss://${WRITER_USER}@${attrs.endpoint}`, secret: attrs.writerSecret };
     this.reader = { url: `rediss://${READER_USER}@${attrs.endpoint}`, secret: attrs.readerSecret };
-    this.metricDimensions = cacheMetricDimensions(attrs.metricsId, attrs.nodeCount);
+    this.metricDimensions =
+      attrs.metricsId === undefined ? [] : cacheMetricDimensions(attrs.metricsId, attrs.nodeCount);
     this.connections = new ec2.Connections({
       securityGroups: [attrs.securityGroup],
       defaultPort: ec2.Port.tcp(attrs.port),
@@ -401,10 +407,10 @@ export class RedisCache extends RedisCacheBase {
    * What `reader`'s stack needs to use the cache, without an export that would block replacing it:
    * the endpoint and the metrics' id are read at deploy time (SharedValue); the secrets never change.
    */
-  attributesFor(reader: Construct): RedisCacheAttributes {
+  attributesFor(reader: Construct, options: { readonly metrics?: boolean } = {}): RedisCacheAttributes {
     return {
       endpoint: this.shared.endpoint.valueIn(reader),
-      metricsId: this.shared.metricsId.valueIn(reader),
+      ...((options.metrics ?? true) ? { metricsId: this.shared.metricsId.valueIn(reader) } : {}),
       nodeCount: this.nodeCount,
       clusterMode: this.clusterMode,
       port: this.port,

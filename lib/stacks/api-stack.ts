@@ -42,7 +42,11 @@ export class ApiStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     // Read at deploy time, not imported: replacing the cache is never blocked by an export in use.
-    const cache = RedisCache.fromCacheAttributes(this, 'Cache', props.cache.attributesFor(this));
+    const cache = RedisCache.fromCacheAttributes(
+      this,
+      'Cache',
+      props.cache.attributesFor(this, { metrics: false }),
+    );
     this.query = new SurgeFunction(this, 'Query', {
       entry: 'functions/query/handler.ts',
       description: 'Surge query API over the device aggregates',
