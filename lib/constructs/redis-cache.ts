@@ -219,6 +219,8 @@ export class RedisCache extends RedisCacheBase {
   readonly clusterMode: boolean;
   /** Changes exactly when the cache is replaced (mode, subnets, security group, key, port). */
   readonly generation: string;
+  /** The replication group id (node-based) or the serverless cache's name. */
+  readonly cacheId: string;
   protected readonly metricDimensions: readonly Record<string, string>[];
   private readonly nodeCount: number;
   private readonly port: number;
@@ -381,6 +383,7 @@ export class RedisCache extends RedisCacheBase {
       endpoint = `${group.attrPrimaryEndPointAddress}:${group.attrPrimaryEndPointPort}`;
       metricsId = group.ref;
     }
+    this.cacheId = metricsId;
     this.nodeCount = this.clusterMode ? 0 : replicas + 1;
     this.metricDimensions = cacheMetricDimensions(metricsId, this.nodeCount);
     this.writer = { url: `rediss://${WRITER_USER}@${endpoint}`, secret: writerSecret };

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config';
@@ -35,5 +35,10 @@ export class CacheStack extends Stack {
         reason: `Single-node cache in the ${props.config.stage} stage to keep cost low; prod runs a replica in another AZ with automatic failover`,
       });
     }
+    // Outputs for people (README, "Deploying for real"); other stacks read SSM parameters instead.
+    new CfnOutput(this, 'CacheId', {
+      value: this.cache.cacheId,
+      description: cache.mode === 'serverless' ? 'Serverless cache name' : 'Replication group id',
+    });
   }
 }

@@ -203,6 +203,7 @@ export class ProcessingStack extends Stack {
       eventSourceMappingId: this.eventSource.eventSourceMappingId,
       alarmEmail: config.alarmEmail,
     });
+    new CfnOutput(this, 'AnalyticsFunctionName', { value: this.analytics.function.functionName });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.alarmTopic.topicArn });
   }

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
 import { DEAD_LETTER_HEADROOM_BYTES, FAILED_TOPIC_FACTOR, type StageConfig } from '../config/stage-config';
@@ -78,5 +78,7 @@ export class StreamingStack extends Stack {
         },
       })),
     });
+    // For people (README, "Deploying for real"); other stacks read the SSM parameter instead.
+    new CfnOutput(this, 'ClusterArn', { value: this.cluster.clusterArn });
   }
 }

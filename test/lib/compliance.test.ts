@@ -26,6 +26,8 @@ const stages = STAGES.map((stage) => synthStage(stage));
 const variants = [
   ...stages,
   synthStage('dev', { kafka: { mode: 'serverless' }, eventSource: { onFailure: 'sqs' } }),
+  // All serverless: MSK Serverless and ElastiCache Serverless.
+  synthStage('dev', { kafka: { mode: 'serverless' }, cache: { mode: 'serverless' } }),
 ];
 const allStacks = variants.flatMap((s) => Object.values(s.stacks) as Stack[]);
 const scratch: string[] = [];
