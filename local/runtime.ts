@@ -1,10 +1,12 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { dirname, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { type AnalyticsContainer, createAnalyticsContainer } from '../functions/analytics/container';
 import { createAnalyticsHandler } from '../functions/analytics/handler';
 import { createQueryHandler } from '../functions/query/handler';
-import { onFailureDocument } from '../functions/shared/msk/on-failure';
+import { onFailureDocument, onFailureMetadata } from '../functions/shared/msk/on-failure';
 import { RedisAnalyticsStore } from '../functions/shared/redis/analytics-store';
 import { connectRedis } from '../functions/shared/redis/connect';
 import { maxConcurrentInvocations, type StageConfig } from '../lib/config/stage-config';
@@ -37,8 +39,20 @@ export interface RuntimeOptions {
   /** Wraps the analytics handler, e.g. to inject failures in tests. @default - the handler as is */
   readonly wrapHandler?: (handler: BatchHandler) => BatchHandler;
   readonly maxBufferedRecords?: number;
+  /** Partitions one invocation may carry. @default - as many as have records ready (as AWS combines them) */
+  readonly maxPartitionsPerInvocation?: number;
+  /**
+   * Where an `sqs` failure destination's documents go, one JSON line per failed batch (no queue
+   * runs locally). @default DEFAULT_FAILURE_FILE, under the working directory
+   */
+  readonly failureFile?: string;
   readonly onLog?: (message: string) => void;
+  /** Called when the event source stops on a failure of its own (a consumer that crashed, say). */
+  readonly onFatal?: (error: Error) => void;
 }
+
+/** The local stand-in for an SQS failure destination: AWS's metadata documents, one per line. */
+export const DEFAULT_FAILURE_FILE = '.surge/failed-batches.jsonl';
 
 export interface LagSample {
   readonly perPartition: number[];
@@ -48,6 +62,8 @@ export interface LagSample {
 /** The whole pipeline on this machine: broker, Redis, the mapping emulator, both handlers, the API. */
 export class LocalRuntime {
   readonly emulator: EventSourceEmulator;
+  /** Where an `sqs` failure destination writes (see RuntimeOptions.failureFile). */
+  readonly failureFile: string;
   maxLag = 0;
   private lagTimer: NodeJS.Timeout | undefined;
   private lastLag: LagSample = { perPartition: [], total: 0 };
@@ -61,7 +77,9 @@ export class LocalRuntime {
     private readonly container: AnalyticsContainer,
     private readonly started: { kafka?: MockKafka; redis?: LocalRedis },
     emulator: (runtime: LocalRuntime) => EventSourceEmulator,
+    failureFile: string,
   ) {
+    this.failureFile = failureFile;
     this.emulator = emulator(this);
   }
 
@@ -106,6 +124,7 @@ export class LocalRuntime {
         TOPIC_SUMMARIES: config.topics.summaries,
         TOPIC_ALERTS: config.topics.alerts,
         TOPIC_DEAD_LETTER: config.topics.deadLetter,
+        KAFKA_COMPRESSION: process.env.KAFKA_COMPRESSION ?? config.analytics.kafkaCompression,
         ALERT_TEMPERATURE_THRESHOLD: String(config.analytics.alertTemperatureThreshold),
         WINDOW_TTL_SECONDS: String(config.analytics.windowTtlSeconds),
       };
@@ -147,10 +166,13 @@ export class LocalRuntime {
             reportBatchItemFailures: es.reportBatchItemFailures,
             timeoutMs: config.analytics.timeoutSeconds * 1_000,
             handler,
-            onFailure: (batch) => self.toFailureDestination(batch),
+            onFailure: es.onFailure === 'none' ? undefined : (batch) => self.toFailureDestination(batch),
+            maxPartitionsPerInvocation: options.maxPartitionsPerInvocation,
+            onFatal: options.onFatal,
             maxBufferedRecords: options.maxBufferedRecords,
             onLog: options.onLog,
           }),
+        resolve(options.failureFile ?? DEFAULT_FAILURE_FILE),
       );
       await runtime.emulator.start();
       runtime.lagTimer = setInterval(() => {
@@ -187,16 +209,32 @@ export class LocalRuntime {
   }
 
   /**
-   * The mapping's on-failure destination, as configured for the stage: with `kafka`, AWS's JSON
-   * document per failed record to the failure topic, keyed by the record's key.
+   * The mapping's on-failure destination, as configured for the stage: `kafka`, AWS's JSON
+   * document per failed record to the failure topic, keyed by the record's key; `sqs`, AWS's
+   * metadata document per failed batch (offset ranges, no records), one JSON line each in
+   * `failureFile`, as a queue would receive them.
    */
   private async toFailureDestination(batch: FailedBatch): Promise<void> {
-    const destination = this.config.eventSource.onFailure;
-    if (destination !== 'kafka') {
-      // No SQS here: the batch is reported, and skipped as AWS would after its retries.
-      process.stderr.write(
-        `failed batch skipped (${destination}): ${batch.topic}-${batch.partition} offsets ${batch.records[0]?.offset}..${batch.records.at(-1)?.offset}: ${batch.error}\n`,
+    const context = {
+      condition: batch.condition,
+      approximateInvokeCount: batch.attempts,
+      functionArn: LOCAL_FUNCTION_ARN,
+      eventSourceArn: EXAMPLE_CLUSTER_ARN,
+      bootstrapServers: this.brokers.join(','),
+      batchSize: batch.batchSize,
+      functionError: batch.error.slice(0, 1_000),
+    };
+    if (this.config.eventSource.onFailure === 'sqs') {
+      const document = onFailureMetadata(
+        batch.partitions.map(({ partition, records }) => ({
+          topic: batch.topic,
+          partition,
+          records: records.map((m) => eventRecordOf(batch.topic, partition, m)),
+        })),
+        { ...context, payloadSize: batch.payloadBytes },
       );
+      mkdirSync(dirname(this.failureFile), { recursive: true });
+      appendFileSync(this.failureFile, `${JSON.stringify(document)}\n`);
       return;
     }
     const producer = new Kafka({ brokers: this.brokers, logLevel: logLevel.NOTHING }).producer({
@@ -207,20 +245,12 @@ export class LocalRuntime {
       await producer.send({
         topic: this.config.topics.failed,
         acks: -1,
-        messages: batch.records.map((message) => ({
-          key: message.key,
-          value: JSON.stringify(
-            onFailureDocument(eventRecordOf(batch.topic, batch.partition, message), {
-              condition: batch.condition,
-              approximateInvokeCount: batch.attempts,
-              functionArn: LOCAL_FUNCTION_ARN,
-              eventSourceArn: EXAMPLE_CLUSTER_ARN,
-              bootstrapServers: this.brokers.join(','),
-              batchSize: batch.records.length,
-              functionError: batch.error.slice(0, 1_000),
-            }),
-          ),
-        })),
+        messages: batch.partitions.flatMap(({ partition, records }) =>
+          records.map((message) => ({
+            key: message.key,
+            value: JSON.stringify(onFailureDocument(eventRecordOf(batch.topic, partition, message), context)),
+          })),
+        ),
       });
     } finally {
       await producer.disconnect();

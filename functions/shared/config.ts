@@ -40,7 +40,7 @@ export interface KafkaRetrySettings {
 }
 
 export type KafkaAuth = 'none' | 'aws-iam';
-export type KafkaCompression = 'none' | 'gzip';
+export type KafkaCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 
 export interface KafkaSettings {
   /** Explicit brokers; when absent, MSK_CLUSTER_ARN or the event's bootstrapServers are used. */
@@ -194,7 +194,7 @@ export function loadKafkaSettings(env: Env = process.env): KafkaSettings {
     clusterArn,
     auth: oneOf(env, 'KAFKA_AUTH', ['none', 'aws-iam'] as const, 'none'),
     idempotent: bool(env, 'KAFKA_IDEMPOTENT', true),
-    compression: oneOf(env, 'KAFKA_COMPRESSION', ['none', 'gzip'] as const, 'none'),
+    compression: oneOf(env, 'KAFKA_COMPRESSION', ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const, 'none'),
     clientId: optional(env, 'KAFKA_CLIENT_ID') ?? DEFAULTS.kafkaClientId,
     region: optional(env, 'AWS_REGION'),
     maxMessageBytes: number(

@@ -86,7 +86,8 @@ export interface AnalyticsSettings {
   readonly reservedConcurrency: number | null;
   readonly alertTemperatureThreshold: number;
   readonly windowTtlSeconds: number;
-  readonly kafkaCompression: 'none' | 'gzip';
+  /** The codec of the functions' output batches (KAFKA_COMPRESSION); zstd needs the Node.js 22 runtime. */
+  readonly kafkaCompression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
   /**
    * V8's young-generation semi-space, in MB (`--max-semi-space-size`). A batch's records live
    * until it ends and each scavenge copies them again; a larger young generation scavenges less
@@ -512,7 +513,13 @@ export function validateStageConfig(config: StageConfig): string[] {
     `analytics.alertTemperatureThreshold must be from -100 to 200, got ${JSON.stringify(analytics.alertTemperatureThreshold)}`,
   );
   integer(p, 'analytics.windowTtlSeconds', analytics.windowTtlSeconds, 60, 366 * 86_400);
-  oneOf(p, 'analytics.kafkaCompression', analytics.kafkaCompression, ['none', 'gzip']);
+  oneOf(p, 'analytics.kafkaCompression', analytics.kafkaCompression, [
+    'none',
+    'gzip',
+    'snappy',
+    'lz4',
+    'zstd',
+  ]);
   integer(
     p,
     'analytics.semiSpaceMb',

@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import {
-  CompressionTypes,
+  type CompressionTypes,
   type IHeaders,
   Kafka,
   type KafkaConfig,
@@ -11,6 +11,7 @@ import {
 import { DEFAULTS, type KafkaSettings } from '../config';
 import { KafkaError } from '../errors';
 import { kafkaLogCreator } from '../observability/powertools';
+import { compressionType } from './codecs';
 import { useLeanProduceEncoding } from './lean-produce';
 import { javaCompatiblePartitioner } from './partitioner';
 
@@ -130,11 +131,7 @@ export class KafkaPublisher implements Publisher {
       createPartitioner: javaCompatiblePartitioner,
       ...(settings.idempotent ? { maxInFlightRequests: 5 } : {}),
     });
-    return new KafkaPublisher(
-      producer,
-      settings.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
-      settings.maxMessageBytes,
-    );
+    return new KafkaPublisher(producer, compressionType(settings.compression), settings.maxMessageBytes);
   }
 
   /**

@@ -90,3 +90,110 @@ export function recordsOfFailureDocument(document: Buffer | string): SourceRecor
   // AWS documents the payload as the event; accept it as JSON text too.
   return parseMskEvent(typeof payload === 'string' ? JSON.parse(payload) : payload);
 }
+
+/**
+ * What AWS sends an SQS or SNS on-failure destination for a Kafka batch: the metadata only, the
+ * offset range of each partition (Lambda Developer Guide, kafka-on-failure). The records
+ * themselves stay in the source topic, where a replay reads them again (ops/replay-failed.ts).
+ */
+export interface OnFailureMetadata {
+  readonly requestContext: OnFailureDocument['requestContext'];
+  readonly responseContext: OnFailureDocument['responseContext'];
+  readonly version: '1.0';
+  readonly timestamp: string;
+  readonly KafkaBatchInfo: {
+    readonly batchSize: number;
+    readonly eventSourceArn: string;
+    readonly bootstrapServers: string;
+    readonly payloadSize: number;
+    /** By "topic-partition". */
+    readonly recordsInfo: Readonly<
+      Record<
+        string,
+        {
+          readonly firstRecordOffset: string;
+          readonly lastRecordOffset: string;
+          readonly firstRecordTimestamp: string;
+          readonly lastRecordTimestamp: string;
+        }
+      >
+    >;
+  };
+}
+
+export function onFailureMetadata(
+  ranges: readonly {
+    readonly topic: string;
+    readonly partition: number;
+    readonly records: readonly MSKRecord[];
+  }[],
+  context: FailureContext & { readonly payloadSize: number },
+): OnFailureMetadata {
+  const recordsInfo: Record<string, OnFailureMetadata['KafkaBatchInfo']['recordsInfo'][string]> = {};
+  for (const { topic, partition, records } of ranges) {
+    const first = records[0];
+    const last = records.at(-1);
+    if (first === undefined || last === undefined) continue;
+    recordsInfo[`${topic}-${partition}`] = {
+      firstRecordOffset: String(first.offset),
+      lastRecordOffset: String(last.offset),
+      firstRecordTimestamp: new Date(first.timestamp).toISOString(),
+      lastRecordTimestamp: new Date(last.timestamp).toISOString(),
+    };
+  }
+  return {
+    requestContext: {
+      requestId: context.requestId ?? crypto.randomUUID(),
+      functionArn: context.functionArn,
+      condition: context.condition,
+      approximateInvokeCount: context.approximateInvokeCount,
+    },
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: context.functionError },
+    version: '1.0',
+    timestamp: (context.now ?? new Date()).toISOString(),
+    KafkaBatchInfo: {
+      batchSize: context.batchSize,
+      eventSourceArn: context.eventSourceArn,
+      bootstrapServers: context.bootstrapServers,
+      payloadSize: context.payloadSize,
+      recordsInfo,
+    },
+  };
+}
+
+/** The offset ranges a metadata document names, per topic and partition (inclusive). */
+export function rangesOfFailureMetadata(
+  document: Buffer | string,
+): { readonly topic: string; readonly partition: number; readonly from: number; readonly to: number }[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(typeof document === 'string' ? document : document.toString('utf8'));
+  } catch (cause) {
+    throw new OnFailureDocumentError(`not a JSON document: ${(cause as Error).message}`, { cause });
+  }
+  const info = (parsed as { KafkaBatchInfo?: { recordsInfo?: unknown } } | null)?.KafkaBatchInfo?.recordsInfo;
+  if (info === null || typeof info !== 'object') {
+    throw new OnFailureDocumentError('the document has no KafkaBatchInfo.recordsInfo');
+  }
+  return Object.entries(
+    info as Record<string, { firstRecordOffset?: unknown; lastRecordOffset?: unknown }>,
+  ).map(([topicPartition, range]) => {
+    const at = topicPartition.lastIndexOf('-');
+    const topic = topicPartition.slice(0, at);
+    const partition = Number(topicPartition.slice(at + 1));
+    const from = Number(range.firstRecordOffset);
+    const to = Number(range.lastRecordOffset);
+    if (
+      at < 1 ||
+      !Number.isInteger(partition) ||
+      !Number.isSafeInteger(from) ||
+      !Number.isSafeInteger(to) ||
+      to < from
+    ) {
+      throw new OnFailureDocumentError(
+        `a bad range in recordsInfo: ${topicPartition} ${JSON.stringify(range)}`,
+      );
+    }
+    return { topic, partition, from, to };
+  });
+}

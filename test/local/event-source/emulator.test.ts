@@ -1,106 +1,29 @@
-import type { MSKEvent } from 'aws-lambda';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMskEvent } from '../../../functions/shared/msk/event';
-import {
-  type EmulatorOptions,
-  EventSourceEmulator,
-  type FailedBatch,
-  MAX_PAYLOAD_BYTES,
-} from '../../../local/event-source/emulator';
+import { MAX_PAYLOAD_BYTES } from '../../../local/event-source/emulator';
 import { type MockKafka, startMockKafka } from '../../../local/kafka/mock-cluster';
+import {
+  type EmulatorHarness,
+  emulatorHarness,
+  failedOffsets,
+  offsets,
+} from '../../support/emulator-harness';
 
 let kafka: MockKafka;
-let topicCount = 0;
+let harness: EmulatorHarness;
 
 beforeAll(async () => {
   kafka = await startMockKafka({ brokers: 1 });
+  harness = emulatorHarness(kafka);
 });
 
 afterAll(async () => {
   await kafka?.stop();
 });
 
-/** A new topic with `counts[p]` records on partition p (values "p-offset", or `size` bytes). */
-async function topicWith(counts: number[], size?: number, timestamp?: number): Promise<string> {
-  const topic = `emulator-${++topicCount}`;
-  await kafka.createTopic({ name: topic, partitions: counts.length });
-  const producer = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING }).producer({
-    idempotent: false,
-  });
-  await producer.connect();
-  for (const [partition, count] of counts.entries()) {
-    const messages = Array.from({ length: count }, (_, i) => ({
-      partition,
-      key: `k-${i}`,
-      value: size === undefined ? `${partition}-${i}` : Buffer.alloc(size, i),
-      timestamp: timestamp === undefined ? undefined : String(timestamp),
-    }));
-    for (let i = 0; i < messages.length; i += 500) {
-      await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 500) });
-    }
-  }
-  await producer.disconnect();
-  return topic;
-}
-
-interface Run {
-  readonly events: MSKEvent[];
-  readonly failed: FailedBatch[];
-  readonly emulator: EventSourceEmulator;
-}
-
-const offsets = (event: MSKEvent) => parseMskEvent(event).map((r) => r.offset);
-
-/** Runs an emulator until `done` holds (or `waitMs` pass), then stops it. */
-async function run(
-  topic: string,
-  options: Partial<EmulatorOptions> & { handler?: EmulatorOptions['handler'] },
-  done: (run: Run) => boolean,
-  waitMs = 20_000,
-): Promise<Run> {
-  const events: MSKEvent[] = [];
-  const failed: FailedBatch[] = [];
-  const handler = options.handler ?? (async () => undefined);
-  const emulator = new EventSourceEmulator({
-    brokers: kafka.brokers,
-    topic,
-    consumerGroupId: `${topic}-group`,
-    startingPosition: 'TRIM_HORIZON',
-    batchSize: 100,
-    batchingWindowMs: 50,
-    maxConcurrency: 10,
-    retryAttempts: 2,
-    maxRecordAgeMs: -1,
-    bisectBatchOnError: false,
-    reportBatchItemFailures: false,
-    timeoutMs: 5_000,
-    retryBaseDelayMs: 10,
-    onFailure: async (batch) => {
-      failed.push(batch);
-    },
-    ...options,
-    handler: async (event, context) => {
-      events.push(event);
-      return handler(event, context);
-    },
-  });
-  const result = { events, failed, emulator };
-  await emulator.start();
-  const deadline = Date.now() + waitMs;
-  while (!done(result) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  await emulator.stop();
-  expect(done(result), 'the run did not reach its end').toBe(true);
-  return result;
-}
-
-async function committed(topic: string): Promise<number[]> {
-  const admin = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  const [group] = await admin.fetchOffsets({ groupId: `${topic}-group`, topics: [topic] });
-  await admin.disconnect();
-  return (group?.partitions ?? []).sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset));
-}
+const topicWith = (...args: Parameters<EmulatorHarness['topicWith']>) => harness.topicWith(...args);
+const run = (...args: Parameters<EmulatorHarness['run']>) => harness.run(...args);
+const committed = (topic: string) => harness.committed(topic);
 
 describe('event source emulator', () => {
   it('delivers MSK events of at most the batch size, in offset order, and commits what succeeded', async () => {
@@ -143,6 +66,7 @@ describe('event source emulator', () => {
       topic,
       {
         retryAttempts: 2,
+        maxPartitionsPerInvocation: 1,
         handler: async (event) => {
           if (Object.keys(event.records)[0] === `${topic}-0`) throw new Error('poison');
         },
@@ -151,12 +75,17 @@ describe('event source emulator', () => {
     );
     expect(events.filter((e) => Object.keys(e.records)[0] === `${topic}-0`)).toHaveLength(3);
     expect(failed).toHaveLength(1);
-    expect(failed[0]).toMatchObject({ partition: 0, attempts: 3, error: 'Error: poison' });
-    expect(failed[0]?.records.map((r) => Number(r.offset))).toEqual([0, 1, 2, 3, 4]);
+    expect(failed[0]).toMatchObject({
+      attempts: 3,
+      error: 'Error: poison',
+      condition: 'RetryAttemptsExhausted',
+    });
+    expect(failed[0]?.partitions.map((p) => p.partition)).toEqual([0]);
+    expect(failedOffsets(failed[0])).toEqual([0, 1, 2, 3, 4]);
     expect(await committed(topic)).toEqual([5, 3]);
   });
 
-  it('gives up on records older than the maximum record age even with unlimited retries', async () => {
+  it('gives up on records that grow older than the maximum record age while they are retried', async () => {
     // Stamped 4 s ahead: young through the group join, then old enough after a few retries.
     const topic = await topicWith([2], undefined, Date.now() + 4_000);
     const { failed } = await run(
@@ -170,7 +99,8 @@ describe('event source emulator', () => {
       },
       (r) => r.failed.length === 1,
     );
-    expect(failed[0]?.records).toHaveLength(2);
+    expect(failedOffsets(failed[0])).toEqual([0, 1]);
+    expect(failed[0]).toMatchObject({ condition: 'RecordAgeExceeded' });
     expect(failed[0]?.attempts).toBeGreaterThan(1);
   });
 
@@ -202,7 +132,7 @@ describe('event source emulator', () => {
       },
       (r) => r.emulator.stats.committed === 8,
     );
-    expect(failed.flatMap((f) => f.records.map((r) => Number(r.offset)))).toEqual([5]);
+    expect(failed.flatMap(failedOffsets)).toEqual([5]);
     expect(processed.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 6, 7]);
   });
 
@@ -238,6 +168,7 @@ describe('event source emulator', () => {
       {
         batchSize: 5,
         maxConcurrency: 2,
+        maxPartitionsPerInvocation: 1,
         handler: async (event) => {
           const key = Object.keys(event.records)[0] as string;
           if (active.has(key)) overlapOnPartition = true;
