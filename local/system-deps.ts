@@ -8,6 +8,8 @@ const PACKAGES = {
     commandExists('pkg-config') && spawnSync('pkg-config', ['--exists', 'rdkafka']).status === 0,
   gcc: () => commandExists('cc'),
   'pkg-config': () => commandExists('pkg-config'),
+  /** librdkafka's command-line client: the tests produce compressed batches with it, as a user would. */
+  kcat: () => commandExists('kcat'),
 } as const;
 
 export type SystemPackage = keyof typeof PACKAGES;
@@ -29,7 +31,7 @@ export function ensureSystemPackages(packages: readonly SystemPackage[]): void {
     existsSync('/etc/debian_version') && process.getuid?.() === 0 && commandExists('apt-get');
   if (!canInstall) {
     throw new MissingSystemPackageError(
-      `missing system packages: ${missing.join(', ')}. Install them (Debian/Ubuntu: sudo apt-get install -y ${missing.join(' ')}; macOS: brew install redis librdkafka pkg-config) and run again.`,
+      `missing system packages: ${missing.join(', ')}. Install them (Debian/Ubuntu: sudo apt-get install -y ${missing.join(' ')}; macOS: brew install redis librdkafka pkg-config kcat) and run again.`,
     );
   }
   process.stderr.write(`installing ${missing.join(', ')} with apt-get...\n`);
