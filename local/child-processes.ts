@@ -24,6 +24,8 @@ for (const [signal, code] of [
   ['SIGTERM', 143],
 ] as const) {
   process.once(signal, () => {
+    // A tool that stops gracefully on this signal (npm start on SIGTERM) stops its servers itself.
+    if (process.listenerCount(signal) > 0) return;
     killAll();
     process.exit(code);
   });

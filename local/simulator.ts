@@ -37,6 +37,22 @@ export interface SimulatorResult {
 }
 
 const CHUNK = 1_000;
+/** Sends per second at a set rate: records are spread evenly over each second, not sent in bursts. */
+const SENDS_PER_SECOND = 20;
+
+/** Waits `ms`, or less if `signal` aborts first. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
 
 /**
  * Produces telemetry for a fleet, keyed by deviceId, paced to `rate`, with bad records injected
@@ -68,9 +84,11 @@ export async function simulate(options: SimulatorOptions): Promise<SimulatorResu
   const started = Date.now();
   let produced = 0;
   let badCount = 0;
+  const chunk =
+    options.rate > 0 ? Math.max(1, Math.min(CHUNK, Math.round(options.rate / SENDS_PER_SECOND))) : CHUNK;
   try {
     while (produced < options.events && !options.signal?.aborted) {
-      const size = Math.min(CHUNK, options.events - produced);
+      const size = Math.min(chunk, options.events - produced);
       const messages = [];
       for (let i = 0; i < size; i++) {
         const generated = generator.reading();
@@ -91,7 +109,7 @@ export async function simulate(options: SimulatorOptions): Promise<SimulatorResu
       if (options.rate > 0) {
         const due = started + (produced / options.rate) * 1_000;
         const wait = due - Date.now();
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        if (wait > 0) await sleep(wait, options.signal);
       }
     }
   } finally {

@@ -103,12 +103,14 @@ async function main(): Promise<number> {
 
   const abort = new AbortController();
   let stopping = false;
-  process.on('SIGINT', () => {
-    if (stopping) process.exit(130);
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(signal === 'SIGINT' ? 130 : 143);
     stopping = true;
     log('\nstopping: finishing in-flight batches, committing offsets...');
     abort.abort();
-  });
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 
   const started = Date.now();
   let produced = 0;
@@ -150,7 +152,14 @@ async function main(): Promise<number> {
     if (producerError !== undefined)
       throw new Error(`the simulator failed: ${(producerError as Error).message}`);
     const failure = runtime.emulator.failure;
-    if (failure) throw failure;
+    if (failure) {
+      // Said where the user looks, then the runtime is stopped and the exit is non-zero.
+      log(`event source stopped: ${failure.message}`);
+      abort.abort();
+      await production.catch(() => undefined);
+      await runtime.stop().catch(() => undefined);
+      throw new Error(`the event source stopped: ${failure.message}`, { cause: failure });
+    }
     const s = runtime.emulator.stats;
     const now = Date.now();
     history.push({ at: now, produced, processed: s.committed });

@@ -6,18 +6,55 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GroundTruthFile } from '../../functions/simulator/ground-truth';
 import { PROJECT_ROOT } from '../../lib/constructs/surge-function';
 import { type MockKafka, startMockKafka } from '../../local/kafka/mock-cluster';
+import { simulate } from '../../local/simulator';
 import { readTopic, topicEnd } from '../support/infrastructure';
 
 let kafka: MockKafka;
 const dir = mkdtempSync(join(tmpdir(), 'surge-simulate-'));
 
 beforeAll(async () => {
-  kafka = await startMockKafka({ topics: [{ name: 'iot-data', partitions: 3 }] });
+  kafka = await startMockKafka({
+    topics: [
+      { name: 'iot-data', partitions: 3 },
+      { name: 'paced', partitions: 1 },
+    ],
+  });
 });
 
 afterAll(async () => {
   await kafka?.stop();
   rmSync(dir, { recursive: true, force: true });
+});
+
+describe('simulate', () => {
+  it('spreads records evenly over each second at a set rate, and stops at once when told', async () => {
+    const before = await topicEnd(kafka.bootstrapServers, 'paced');
+    const abort = new AbortController();
+    const run = simulate({
+      brokers: kafka.brokers,
+      topic: 'paced',
+      devices: 5,
+      events: 1_000_000,
+      rate: 10,
+      badRatio: 0,
+      signal: abort.signal,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_550));
+    const stopAt = Date.now();
+    abort.abort();
+    const { produced } = await run;
+    const stoppedAfterMs = Date.now() - stopAt;
+    // Ten a second, one at a time: about 16 after 1.55 s, never the 1,000 of a chunk.
+    expect(produced).toBeGreaterThanOrEqual(12);
+    expect(produced).toBeLessThanOrEqual(20);
+    expect(stoppedAfterMs).toBeLessThan(2_000);
+    const messages = await readTopic(kafka.bootstrapServers, 'paced', before);
+    const times = messages.map((m) => Number(m.timestamp)).sort((a, b) => a - b);
+    expect(times).toHaveLength(produced);
+    const gaps = times.slice(1).map((t, i) => t - (times[i] as number));
+    // Evenly: no burst (two records sent together) anywhere after the first.
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(50);
+  });
 });
 
 describe('npm run simulate', () => {

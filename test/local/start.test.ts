@@ -7,6 +7,8 @@ interface Exit {
   readonly code: number | null;
   readonly stdout: string;
   readonly stderr: string;
+  /** From the signal to the exit, when it was signalled. */
+  readonly stoppedInMs?: number;
 }
 
 /** Runs `npm start -- args` in a child process, as a user would. */
@@ -25,6 +27,7 @@ function start(
     let stdout = '';
     let stderr = '';
     let interrupted = false;
+    let signalledAt: number | undefined;
     const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
@@ -33,6 +36,7 @@ function start(
       stderr += chunk.toString();
       if (!interrupted && interrupt?.(stderr)) {
         interrupted = true;
+        signalledAt = Date.now();
         // The servers it starts run in their own process groups, so a terminal's Ctrl-C (or hang-up)
         // reaches the runtime alone: the same as signalling it directly.
         child.kill(signal);
@@ -41,7 +45,12 @@ function start(
     child.on('error', reject);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      resolve({ code: code ?? signalCode(child.signalCode) ?? null, stdout, stderr });
+      resolve({
+        code: code ?? signalCode(child.signalCode) ?? null,
+        stdout,
+        stderr,
+        ...(signalledAt === undefined ? {} : { stoppedInMs: Date.now() - signalledAt }),
+      });
     });
   });
 }
@@ -106,6 +115,22 @@ describe('npm start', () => {
     expect(ports.length).toBeGreaterThanOrEqual(2);
     for (const port of ports) expect(await listening(port)).toBe(false);
   }, 150_000);
+
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    'stops within seconds on %s at --rate 1, with the simulator between two records',
+    async (signal) => {
+      const { code, stdout, stoppedInMs } = await start(
+        ['--port', '0', '--rate', '1', '--partitions', '2'],
+        (err) => /processed [1-9]/.test(err),
+        signal,
+      );
+      expect(code).toBe(0);
+      expect(JSON.parse(stdout.trim().split('\n').at(-1) as string).produced).toBeGreaterThan(0);
+      // Before, the simulator sent a chunk of 1,000 and slept 1,000 s without listening.
+      expect(stoppedInMs).toBeLessThan(10_000);
+    },
+    150_000,
+  );
 
   it('leaves no server behind when its terminal closes', async () => {
     const { code, stderr } = await start(

@@ -44,6 +44,8 @@ export interface ReadMessage {
   readonly key: Buffer | null;
   readonly value: Buffer | null;
   readonly headers: Record<string, string>;
+  /** The record's Kafka timestamp, epoch ms. */
+  readonly timestamp: number;
 }
 
 function toRead(partition: number, message: KafkaMessage): ReadMessage {
@@ -51,7 +53,14 @@ function toRead(partition: number, message: KafkaMessage): ReadMessage {
   for (const [name, value] of Object.entries(message.headers ?? {})) {
     headers[name] = Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
   }
-  return { partition, offset: Number(message.offset), key: message.key, value: message.value, headers };
+  return {
+    partition,
+    offset: Number(message.offset),
+    key: message.key,
+    value: message.value,
+    headers,
+    timestamp: Number(message.timestamp),
+  };
 }
 
 /** Where each partition of a topic ends now, so that a test can read only what it caused. */

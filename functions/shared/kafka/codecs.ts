@@ -1,9 +1,12 @@
 import { decompress as zstdDecompress } from 'fzstd';
-import { CompressionCodecs, CompressionTypes } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import SnappyCodec from 'kafkajs-snappy';
 import lz4 from 'lz4js';
 import type { KafkaCompression } from '../config';
 import { ConfigurationError } from '../errors';
+
+// kafkajs is CommonJS: Node's ES loader does not see these two as named exports.
+const { CompressionCodecs, CompressionTypes } = kafkajs;
 
 /**
  * Kafka's record-batch codecs for kafkajs, which ships gzip only: snappy (kafkajs-snappy over
@@ -62,7 +65,7 @@ export function registerKafkaCodecs(): void {
 
 export const KAFKA_COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 
-const TYPES: Readonly<Record<KafkaCompression, CompressionTypes>> = {
+const TYPES: Readonly<Record<KafkaCompression, kafkajs.CompressionTypes>> = {
   none: CompressionTypes.None,
   gzip: CompressionTypes.GZIP,
   snappy: CompressionTypes.Snappy,
@@ -74,7 +77,7 @@ const TYPES: Readonly<Record<KafkaCompression, CompressionTypes>> = {
  * kafkajs's code for a KAFKA_COMPRESSION setting, with its codec registered; refuses at cold start
  * a codec this Node.js cannot write.
  */
-export function compressionType(compression: KafkaCompression): CompressionTypes {
+export function compressionType(compression: KafkaCompression): kafkajs.CompressionTypes {
   registerKafkaCodecs();
   if (compression === 'zstd' && nodeZstdCompress() === undefined) {
     throw new ConfigurationError(
