@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { BatchProcessor } from '../functions/analytics/processor';
 import { type SourceRecord, topicPartition } from '../functions/shared/msk/event';
-import { recordsOfFailureDocument } from '../functions/shared/msk/on-failure';
+import { rangesOfFailureMetadata, recordsOfFailureDocument } from '../functions/shared/msk/on-failure';
 import { partitionBounds, partitionsOf, readPartition } from './partition-reader';
 import { addOutcome, emptyTotals, type RangeTotals } from './totals';
 
@@ -71,4 +71,58 @@ export async function replayFailed(
     });
   }
   return { documents, unreadable, partitions };
+}
+
+/**
+ * Replay from an SQS or SNS failure destination: AWS's metadata documents name offset ranges, not
+ * records, so the records are read again from the source topic (within its retention) and go
+ * through the processor per partition in offset order. Exact in the same way: what had been
+ * applied is skipped, and ranges that overlap are read once.
+ */
+export async function replayFailedRanges(
+  request: { readonly documents: readonly string[]; readonly batchSize?: number },
+  deps: { readonly kafka: Kafka; readonly processor: BatchProcessor },
+): Promise<ReplayOutcome> {
+  const unreadable: string[] = [];
+  const ranges = new Map<string, { topic: string; partition: number; from: number; to: number }[]>();
+  for (const [line, document] of request.documents.entries()) {
+    try {
+      for (const range of rangesOfFailureMetadata(document)) {
+        const tp = topicPartition(range.topic, range.partition);
+        ranges.set(tp, [...(ranges.get(tp) ?? []), range]);
+      }
+    } catch (error) {
+      unreadable.push(`document ${line + 1}: ${(error as Error).message}`);
+    }
+  }
+  const batchSize = request.batchSize ?? 1_000;
+  const partitions: ReplayOutcome['partitions'][number][] = [];
+  for (const [tp, list] of [...ranges].sort(([a], [b]) => a.localeCompare(b))) {
+    const totals = emptyTotals();
+    const merged = mergeRanges(list);
+    for (const range of merged) {
+      await readPartition(deps.kafka, { ...range, batchSize }, async (records) => {
+        addOutcome(totals, await deps.processor(records));
+      });
+    }
+    partitions.push({
+      topicPartition: tp,
+      from: merged[0]?.from ?? 0,
+      to: merged.at(-1)?.to ?? 0,
+      ...totals,
+    });
+  }
+  return { documents: request.documents.length, unreadable, partitions };
+}
+
+/** Ranges of one partition, sorted, overlapping or touching ones joined. */
+function mergeRanges<R extends { from: number; to: number }>(ranges: readonly R[]): R[] {
+  const sorted = [...ranges].sort((a, b) => a.from - b.from);
+  const merged: R[] = [];
+  for (const range of sorted) {
+    const last = merged.at(-1);
+    if (last !== undefined && range.from <= last.to + 1) last.to = Math.max(last.to, range.to);
+    else merged.push({ ...range });
+  }
+  return merged;
 }

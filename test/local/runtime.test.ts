@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FleetStats } from '../../functions/shared/model';
 import type { GroundTruth } from '../../functions/simulator/ground-truth';
@@ -5,7 +8,7 @@ import { loadStageConfig } from '../../lib/config/stage-config';
 import type { BatchHandler } from '../../local/event-source/emulator';
 import { LocalRuntime, type RuntimeOptions } from '../../local/runtime';
 import { simulate } from '../../local/simulator';
-import { replayFailed } from '../../ops/replay-failed';
+import { replayFailed, replayFailedRanges } from '../../ops/replay-failed';
 import { toolsContext } from '../../ops/tools-context';
 import { expectAggregatesEqual } from '../support/expected-aggregates';
 import { readTopic } from '../support/infrastructure';
@@ -169,6 +172,68 @@ describe('local runtime', () => {
       try {
         const replayed = await replayFailed({ topic: 'iot-data-failed' }, tools);
         expect(replayed.partitions.map((p) => p.topicPartition)).toEqual(['iot-data-0']);
+      } finally {
+        await tools.close();
+      }
+      await expectMatchesTruth(runtime, result.truth);
+    });
+  }, 180_000);
+
+  it('writes an sqs destination as AWS metadata documents in a file, and the replay from it is exact', async () => {
+    const failureFile = join(mkdtempSync(join(tmpdir(), 'surge-sqs-')), 'failed-batches.jsonl');
+    const wrapHandler =
+      (handler: BatchHandler): BatchHandler =>
+      async (event, context) => {
+        // After the partition's first batch: its watermark is known, so the batches behind are refused.
+        if (event.records['iot-data-1']?.some((r) => r.offset >= 150 && r.offset < 170)) {
+          throw new Error('injected: this batch always fails');
+        }
+        return handler(event, context);
+      };
+    const viaQueue = config({
+      eventSource: { retryAttempts: 1, bisectBatchOnError: false, batchSize: 100, onFailure: 'sqs' },
+    });
+    await withRuntime({ config: viaQueue, wrapHandler, failureFile }, async (runtime) => {
+      const result = await simulate({
+        brokers: runtime.brokers,
+        topic: 'iot-data',
+        devices: 30,
+        events: 2_000,
+        rate: 0,
+        badRatio: 0,
+      });
+      await until(
+        () => runtime.emulator.stats.committed === 2_000,
+        'all events committed or diverted',
+        90_000,
+      );
+      expect(runtime.emulator.stats.toFailureDestination).toBeGreaterThan(0);
+      const documents = readFileSync(failureFile, 'utf8').trim().split('\n');
+      const first = JSON.parse(documents[0] as string);
+      expect(first).toMatchObject({
+        version: '1.0',
+        requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 2 },
+        KafkaBatchInfo: {
+          recordsInfo: {
+            'iot-data-1': {
+              firstRecordOffset: expect.any(String),
+              lastRecordOffset: expect.any(String),
+              firstRecordTimestamp: expect.any(String),
+            },
+          },
+        },
+      });
+      // Metadata only, as AWS sends a queue: no record bytes.
+      expect(first.payload).toBeUndefined();
+      const tools = await toolsContext({
+        REDIS_URL: runtime.redisUrl,
+        KAFKA_BROKERS: runtime.brokers.join(','),
+        KAFKA_IDEMPOTENT: 'false',
+      });
+      try {
+        const replayed = await replayFailedRanges({ documents }, tools);
+        expect(replayed.unreadable).toEqual([]);
+        expect(replayed.partitions.map((p) => p.topicPartition)).toContain('iot-data-1');
       } finally {
         await tools.close();
       }

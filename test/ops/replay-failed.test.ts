@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +11,7 @@ import { loadAnalyticsConfig } from '../../functions/shared/config';
 import { RedisError, StoreBehindError } from '../../functions/shared/errors';
 import { KafkaPublisher } from '../../functions/shared/kafka/publisher';
 import { parseMskEvent } from '../../functions/shared/msk/event';
-import { onFailureDocument } from '../../functions/shared/msk/on-failure';
+import { onFailureDocument, onFailureMetadata } from '../../functions/shared/msk/on-failure';
 import { type AnalyticsStore, RedisAnalyticsStore } from '../../functions/shared/redis/analytics-store';
 import {
   buildMskEvent,
@@ -153,6 +156,60 @@ describe('replaying the failure topic', () => {
       expect.stringMatching(/^iot-data-failed-\d@\d+: not a JSON document/),
     ]);
     expect(outcome.partitions[0]).toMatchObject({ records: 20, applied: 0, duplicates: 20 });
+  });
+
+  it('runs as npm run replay-failed -- --from-file: reads the ranges an SQS destination names from the source topic', async () => {
+    const producer = new Kafka({ brokers: infra.kafka.brokers, logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    await producer.send({
+      topic: 'iot-data',
+      messages: [0, 1, 2, 3, 4].map((i) => ({
+        partition: 0,
+        key: 'rf-0',
+        value: telemetryRecord(telemetry({ deviceId: 'rf-0', ts: Date.UTC(2026, 10, 20, 9, i) }), {
+          offset: i,
+        }).value,
+      })),
+    });
+    await producer.disconnect();
+    const metadata = onFailureMetadata(
+      [
+        {
+          topic: 'iot-data',
+          partition: 0,
+          records: [0, 4].map((offset) => toMskRecord({ topic: 'iot-data', offset, value: Buffer.from('') })),
+        },
+      ],
+      {
+        condition: 'RetryAttemptsExhausted',
+        approximateInvokeCount: 3,
+        functionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:analytics',
+        eventSourceArn: EXAMPLE_CLUSTER_ARN,
+        bootstrapServers: infra.kafka.bootstrapServers,
+        batchSize: 5,
+        functionError: 'Unhandled',
+        payloadSize: 1_000,
+      },
+    );
+    const file = join(mkdtempSync(join(tmpdir(), 'surge-replay-')), 'failed-batches.jsonl');
+    writeFileSync(file, `${JSON.stringify(metadata)}\n{"KafkaBatchInfo":{}}\n`);
+    const result = run('ops/replay-failed-cli.ts', ['--from-file', file]);
+    expect(result.status, result.stderr).toBe(2);
+    const outcome = JSON.parse(result.stdout.trim().split('\n').at(-1) as string);
+    expect(outcome.unreadable).toEqual([
+      expect.stringMatching(/^document 2: the document has no KafkaBatchInfo\.recordsInfo/),
+    ]);
+    // Offsets 0..4 of the partition are below what the store has applied: read, and skipped.
+    expect(outcome.partitions).toEqual([
+      expect.objectContaining({
+        topicPartition: 'iot-data-0',
+        from: 0,
+        to: 4,
+        records: 5,
+        applied: 0,
+        duplicates: 5,
+      }),
+    ]);
   });
 
   it('runs as npm run rebuild: a partition from where the store stands, then nothing more', async () => {
