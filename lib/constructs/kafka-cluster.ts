@@ -7,8 +7,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as msk from 'aws-cdk-lib/aws-msk';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { acknowledgeFrameworkFunction, deployTimeLookupLogs } from './framework-functions';
-import { AWS_CUSTOM_RESOURCE_SINGLETON, generationOf, SharedValue } from './shared-value';
+import { deployTimeLookup } from './framework-functions';
+import { generationOf, SharedValue } from './shared-value';
 
 export const KAFKA_IAM_AUTH_PORT = 9098;
 
@@ -121,26 +121,17 @@ abstract class KafkaClusterBase extends Construct implements IKafkaCluster {
   bootstrapBrokers(auth: 'aws-iam' | 'none' = 'aws-iam'): string {
     const field = auth === 'aws-iam' ? 'BootstrapBrokerStringSaslIam' : 'BootstrapBrokerString';
     const id = `BootstrapBrokers${auth === 'aws-iam' ? 'Iam' : 'Plaintext'}`;
-    const existing = this.node.tryFindChild(id) as cr.AwsCustomResource | undefined;
-    const lookup =
-      existing ??
-      new cr.AwsCustomResource(this, id, {
-        onUpdate: {
-          service: 'Kafka',
-          action: 'getBootstrapBrokers',
-          parameters: { ClusterArn: this.clusterArn },
-          physicalResourceId: cr.PhysicalResourceId.of(`${id}-lookup`),
-          outputPaths: [field],
-        },
-        policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: [this.clusterArn] }),
-        installLatestAwsSdk: false,
-        logGroup: deployTimeLookupLogs(this, this.logRetentionDays),
-      });
-    if (existing === undefined) {
-      // The lookup runs in aws-cdk-lib's singleton function, created beside the stack's other resources.
-      const singleton = Stack.of(this).node.tryFindChild(AWS_CUSTOM_RESOURCE_SINGLETON);
-      if (singleton !== undefined) acknowledgeFrameworkFunction(singleton, 'AwsCustomResource singleton');
-    }
+    const lookup = deployTimeLookup(this, id, {
+      call: {
+        service: 'Kafka',
+        action: 'getBootstrapBrokers',
+        parameters: { ClusterArn: this.clusterArn },
+        physicalResourceId: cr.PhysicalResourceId.of(`${id}-lookup`),
+        outputPaths: [field],
+      },
+      resources: [this.clusterArn],
+      logRetentionDays: this.logRetentionDays,
+    });
     return lookup.getResponseField(field);
   }
 

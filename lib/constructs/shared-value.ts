@@ -3,10 +3,7 @@ import { Names, Stack } from 'aws-cdk-lib';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { acknowledgeFrameworkFunction, deployTimeLookupLogs } from './framework-functions';
-
-/** Construct id of aws-cdk-lib's AwsCustomResource singleton function. */
-export const AWS_CUSTOM_RESOURCE_SINGLETON = 'AWS679f53fac002430cb0da5b7982bd2287';
+import { deployTimeLookup } from './framework-functions';
 
 export interface SharedValueProps {
   /** The value, usually an attribute of a resource of the same stack. */
@@ -65,32 +62,23 @@ export class SharedValue extends Construct {
     const consumer = Stack.of(reader);
     if (producer === consumer) return this.value;
     consumer.addStackDependency(producer, `reads ${this.parameterName}`);
-    const id = `Read${Names.uniqueId(this)}`;
-    const existing = consumer.node.tryFindChild(id) as cr.AwsCustomResource | undefined;
-    const lookup =
-      existing ??
-      new cr.AwsCustomResource(consumer, id, {
-        onUpdate: {
-          service: 'SSM',
-          action: 'getParameter',
-          parameters: { Name: this.parameterName },
-          physicalResourceId: cr.PhysicalResourceId.of(this.parameterName),
-          outputPaths: ['Parameter.Value'],
-        },
-        policy: cr.AwsCustomResourcePolicy.fromSdkCalls({
-          resources: [
-            consumer.formatArn({
-              service: 'ssm',
-              resource: 'parameter',
-              resourceName: this.parameterName.slice(1),
-            }),
-          ],
+    const lookup = deployTimeLookup(consumer, `Read${Names.uniqueId(this)}`, {
+      call: {
+        service: 'SSM',
+        action: 'getParameter',
+        parameters: { Name: this.parameterName },
+        physicalResourceId: cr.PhysicalResourceId.of(this.parameterName),
+        outputPaths: ['Parameter.Value'],
+      },
+      resources: [
+        consumer.formatArn({
+          service: 'ssm',
+          resource: 'parameter',
+          resourceName: this.parameterName.slice(1),
         }),
-        installLatestAwsSdk: false,
-        logGroup: deployTimeLookupLogs(consumer, this.logRetentionDays),
-      });
-    const singleton = consumer.node.tryFindChild(AWS_CUSTOM_RESOURCE_SINGLETON);
-    if (singleton !== undefined) acknowledgeFrameworkFunction(singleton, 'AwsCustomResource singleton');
+      ],
+      logRetentionDays: this.logRetentionDays,
+    });
     return lookup.getResponseField('Parameter.Value');
   }
 }

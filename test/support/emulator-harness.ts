@@ -75,18 +75,9 @@ export function emulatorHarness(kafka: MockKafka) {
     return topic;
   }
 
-  /** Runs an emulator until `done` holds (or `waitMs` pass), then stops it. */
-  async function run(
-    topic: string,
-    options: Partial<EmulatorOptions> & { handler?: EmulatorOptions['handler'] },
-    done: (run: Run) => boolean,
-    waitMs = 20_000,
-    during?: (run: Run) => Promise<void>,
-  ): Promise<Run> {
-    const events: MSKEvent[] = [];
-    const failed: FailedBatch[] = [];
-    const handler = options.handler ?? (async () => undefined);
-    const emulator = new EventSourceEmulator({
+  /** The options of a test's emulator: small batches, short windows, fast retries; `overrides` on top. */
+  function options_(topic: string, overrides: Partial<EmulatorOptions> = {}): EmulatorOptions {
+    return {
       brokers: kafka.brokers,
       topic,
       consumerGroupId: `${topic}-group`,
@@ -100,15 +91,34 @@ export function emulatorHarness(kafka: MockKafka) {
       reportBatchItemFailures: false,
       timeoutMs: 5_000,
       retryBaseDelayMs: 10,
-      onFailure: async (batch) => {
-        failed.push(batch);
-      },
-      ...options,
-      handler: async (event, context) => {
-        events.push(event);
-        return handler(event, context);
-      },
-    });
+      handler: async () => undefined,
+      ...overrides,
+    };
+  }
+
+  /** Runs an emulator until `done` holds (or `waitMs` pass), then stops it. */
+  async function run(
+    topic: string,
+    options: Partial<EmulatorOptions> & { handler?: EmulatorOptions['handler'] },
+    done: (run: Run) => boolean,
+    waitMs = 20_000,
+    during?: (run: Run) => Promise<void>,
+  ): Promise<Run> {
+    const events: MSKEvent[] = [];
+    const failed: FailedBatch[] = [];
+    const handler = options.handler ?? (async () => undefined);
+    const emulator = new EventSourceEmulator(
+      options_(topic, {
+        onFailure: async (batch) => {
+          failed.push(batch);
+        },
+        ...options,
+        handler: async (event, context) => {
+          events.push(event);
+          return handler(event, context);
+        },
+      }),
+    );
     const result = { events, failed, emulator };
     await emulator.start();
     await during?.(result);
@@ -130,7 +140,7 @@ export function emulatorHarness(kafka: MockKafka) {
     return (group?.partitions ?? []).sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset));
   }
 
-  return { topicWith, newTopic, produce, run, committed };
+  return { topicWith, newTopic, produce, run, committed, options: options_ };
 }
 
 export type EmulatorHarness = ReturnType<typeof emulatorHarness>;

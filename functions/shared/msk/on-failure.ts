@@ -45,13 +45,10 @@ export interface FailureContext {
   readonly now?: Date;
 }
 
-export function onFailureDocument(record: MSKRecord, context: FailureContext): OnFailureDocument {
-  const payload: MSKEvent = {
-    eventSource: 'aws:kafka',
-    eventSourceArn: context.eventSourceArn,
-    bootstrapServers: context.bootstrapServers,
-    records: { [`${record.topic}-${record.partition}`]: [record] },
-  };
+/** The fields every failure document has, whatever the destination. */
+function envelope(
+  context: FailureContext,
+): Pick<OnFailureDocument, 'requestContext' | 'responseContext' | 'version' | 'timestamp'> {
   return {
     requestContext: {
       requestId: context.requestId ?? crypto.randomUUID(),
@@ -62,6 +59,18 @@ export function onFailureDocument(record: MSKRecord, context: FailureContext): O
     responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: context.functionError },
     version: '1.0',
     timestamp: (context.now ?? new Date()).toISOString(),
+  };
+}
+
+export function onFailureDocument(record: MSKRecord, context: FailureContext): OnFailureDocument {
+  const payload: MSKEvent = {
+    eventSource: 'aws:kafka',
+    eventSourceArn: context.eventSourceArn,
+    bootstrapServers: context.bootstrapServers,
+    records: { [`${record.topic}-${record.partition}`]: [record] },
+  };
+  return {
+    ...envelope(context),
     KafkaBatchInfo: {
       batchSize: context.batchSize,
       eventSourceArn: context.eventSourceArn,
@@ -96,16 +105,8 @@ export function recordsOfFailureDocument(document: Buffer | string): SourceRecor
  * offset range of each partition (Lambda Developer Guide, kafka-on-failure). The records
  * themselves stay in the source topic, where a replay reads them again (ops/replay-failed.ts).
  */
-export interface OnFailureMetadata {
-  readonly requestContext: OnFailureDocument['requestContext'];
-  readonly responseContext: OnFailureDocument['responseContext'];
-  readonly version: '1.0';
-  readonly timestamp: string;
-  readonly KafkaBatchInfo: {
-    readonly batchSize: number;
-    readonly eventSourceArn: string;
-    readonly bootstrapServers: string;
-    readonly payloadSize: number;
+export type OnFailureMetadata = Omit<OnFailureDocument, 'KafkaBatchInfo' | 'payload'> & {
+  readonly KafkaBatchInfo: Omit<OnFailureDocument['KafkaBatchInfo'], 'recordInfo'> & {
     /** By "topic-partition". */
     readonly recordsInfo: Readonly<
       Record<
@@ -119,7 +120,7 @@ export interface OnFailureMetadata {
       >
     >;
   };
-}
+};
 
 export function onFailureMetadata(
   ranges: readonly {
@@ -142,15 +143,7 @@ export function onFailureMetadata(
     };
   }
   return {
-    requestContext: {
-      requestId: context.requestId ?? crypto.randomUUID(),
-      functionArn: context.functionArn,
-      condition: context.condition,
-      approximateInvokeCount: context.approximateInvokeCount,
-    },
-    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: context.functionError },
-    version: '1.0',
-    timestamp: (context.now ?? new Date()).toISOString(),
+    ...envelope(context),
     KafkaBatchInfo: {
       batchSize: context.batchSize,
       eventSourceArn: context.eventSourceArn,

@@ -73,24 +73,15 @@ describe('records of every codec a producer may choose', () => {
     try {
       const { EventSourceEmulator } = await import('../../../local/event-source/emulator');
       let fatal: Error | undefined;
-      const emulator = new EventSourceEmulator({
-        brokers: kafka.brokers,
-        topic,
-        consumerGroupId: `${topic}-group`,
-        startingPosition: 'TRIM_HORIZON',
-        batchSize: 100,
-        batchingWindowMs: 50,
-        maxConcurrency: 1,
-        retryAttempts: 0,
-        maxRecordAgeMs: -1,
-        bisectBatchOnError: false,
-        reportBatchItemFailures: false,
-        timeoutMs: 1_000,
-        handler: async () => undefined,
-        onFatal: (error) => {
-          fatal = error;
-        },
-      });
+      const emulator = new EventSourceEmulator(
+        h.options(topic, {
+          maxConcurrency: 1,
+          retryAttempts: 0,
+          onFatal: (error) => {
+            fatal = error;
+          },
+        }),
+      );
       await emulator.start();
       const deadline = Date.now() + 20_000;
       while (fatal === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
