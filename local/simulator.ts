@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { CompressionTypes, Kafka, logLevel, type Producer } from 'kafkajs';
-import type { QuarantineReason } from '../functions/analytics/telemetry';
+import type { QuarantineReason } from '../functions/domain/telemetry';
 import { SchemaRegistry } from '../functions/shared/avro/schema-registry';
 import { useLeanProduceEncoding } from '../functions/shared/kafka/lean-produce';
 import { javaCompatiblePartitioner } from '../functions/shared/kafka/partitioner';

@@ -8,7 +8,7 @@
  */
 import './quiet-powertools';
 import { parseArgs } from 'node:util';
-import type { FleetStats } from '../functions/shared/model';
+import type { FleetStats } from '../functions/domain/model';
 import { loadStageConfig, maxConcurrentInvocations } from '../lib/config/stage-config';
 import { sustainedRate } from './event-source/commit-rate';
 import { LocalRuntime } from './runtime';

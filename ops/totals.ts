@@ -1,5 +1,5 @@
 import type { BatchOutcome } from '../functions/analytics/processor';
-import type { QuarantineReason } from '../functions/analytics/telemetry';
+import type { QuarantineReason } from '../functions/domain/telemetry';
 
 /** What a tool's processor calls over one range of records added up to. */
 export interface RangeTotals {

@@ -1,6 +1,7 @@
+import { type DeviceDelta, type PartitionDelta, type Watermarks, windowStart } from '../domain/deltas';
+import type { QuarantineReason, Telemetry } from '../domain/telemetry';
 import { topicPartition } from '../shared/msk/event';
 import type { AcceptedRecord, Classified } from './decode';
-import type { LastReading, QuarantineReason, Status, Telemetry } from './telemetry';
 
 /**
  * Folding a batch into per-device and per-partition deltas: pure functions, no I/O.
@@ -8,60 +9,6 @@ import type { LastReading, QuarantineReason, Status, Telemetry } from './telemet
  * (functions/shared/redis/scripts.ts), so everything here is order-independent:
  * min, max, sums, counts, and "last" chosen by (ts, offset).
  */
-
-export const WINDOW_MS = 60_000;
-
-export interface RangeDelta {
-  readonly min: number;
-  readonly max: number;
-  readonly sum: number;
-}
-
-/** The offsets a delta covers in one topic-partition: what makes applying it idempotent. */
-export interface OffsetSegment {
-  readonly topicPartition: string;
-  readonly minOffset: number;
-  readonly maxOffset: number;
-}
-
-export interface WindowDelta {
-  readonly start: number;
-  readonly count: number;
-  readonly min: number;
-  readonly max: number;
-  readonly sum: number;
-}
-
-export interface DeviceDelta {
-  readonly deviceId: string;
-  readonly segments: readonly OffsetSegment[];
-  readonly count: number;
-  readonly temperature: RangeDelta;
-  readonly humidity: RangeDelta;
-  readonly batteryMin: number;
-  readonly status: Readonly<Record<Status, number>>;
-  readonly firstTs: number;
-  readonly lastTs: number;
-  /** The reading with the greatest (ts, offset). */
-  readonly last: LastReading;
-  readonly lastOffset: number;
-  readonly windows: readonly WindowDelta[];
-}
-
-export interface PartitionDelta {
-  readonly topicPartition: string;
-  readonly minOffset: number;
-  readonly maxOffset: number;
-  readonly applied: number;
-  readonly quarantined: Readonly<Partial<Record<QuarantineReason, number>>>;
-}
-
-/** Highest offset already applied, per topic-partition; records at or below it are skipped. */
-export type Watermarks = ReadonlyMap<string, number>;
-
-export function windowStart(ts: number): number {
-  return Math.floor(ts / WINDOW_MS) * WINDOW_MS;
-}
 
 interface MutableSegment {
   readonly topicPartition: string;

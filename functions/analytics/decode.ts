@@ -1,7 +1,7 @@
+import { type QuarantineReason, TELEMETRY_RECORD_NAME, type Telemetry } from '../domain/telemetry';
+import { findInvalidField, READING_LIMITS } from '../domain/validate';
 import { CONFLUENT_HEADER_BYTES, CONFLUENT_MAGIC, type SchemaRegistry } from '../shared/avro/schema-registry';
 import type { SourceRecord } from '../shared/msk/event';
-import { type QuarantineReason, TELEMETRY_RECORD_NAME, type Telemetry } from './telemetry';
-import { findInvalidField, READING_LIMITS } from './validate';
 
 export interface AcceptedRecord {
   readonly source: SourceRecord;

@@ -1,7 +1,7 @@
+import type { DeviceDelta, PartitionDelta, Watermarks } from '../domain/deltas';
+import type { DeviceState } from '../domain/model';
 import { RedisError } from '../shared/errors';
-import type { DeviceState } from '../shared/model';
 import type { AnalyticsStore } from '../shared/redis/analytics-store';
-import type { DeviceDelta, PartitionDelta, Watermarks } from './aggregate';
 
 /**
  * Applying a batch's deltas exactly once: the store calls of one batch, the recompute of an

@@ -1,8 +1,8 @@
 import type { IHeaders } from 'kafkajs';
+import type { DeviceState } from '../domain/model';
 import { SCHEMA_IDS, type SchemaRegistry } from '../shared/avro/schema-registry';
 import type { TopicNames } from '../shared/config';
 import type { OutboundMessage } from '../shared/kafka/publisher';
-import type { DeviceState } from '../shared/model';
 import { topicPartition } from '../shared/msk/event';
 import type { AcceptedRecord, QuarantinedRecord } from './decode';
 

@@ -1,18 +1,13 @@
+import type { DeviceDelta, PartitionDelta } from '../domain/deltas';
+import type { DeviceState } from '../domain/model';
+import type { QuarantineReason } from '../domain/telemetry';
 import type { SchemaRegistry } from '../shared/avro/schema-registry';
 import type { AnalyticsConfig } from '../shared/config';
 import { StoreBehindError, type WatermarkGap } from '../shared/errors';
 import type { OutboundMessage, Publisher } from '../shared/kafka/publisher';
-import type { DeviceState } from '../shared/model';
 import { type SourceRecord, topicPartition } from '../shared/msk/event';
 import type { AnalyticsStore } from '../shared/redis/analytics-store';
-import {
-  DeviceAccumulator,
-  type DeviceDelta,
-  deviceDelta,
-  PartitionAccumulator,
-  type PartitionDelta,
-  partitionDelta,
-} from './aggregate';
+import { DeviceAccumulator, deviceDelta, PartitionAccumulator, partitionDelta } from './aggregate';
 import { type AcceptedRecord, type Classified, classifyRecord } from './decode';
 import {
   type Applied,
@@ -22,7 +17,6 @@ import {
   unreadableCorrection,
 } from './exactly-once';
 import { alertMessage, alertReasons, deadLetterMessage, summaryMessage } from './outputs';
-import type { QuarantineReason } from './telemetry';
 
 export interface ProcessorDependencies {
   readonly store: AnalyticsStore;

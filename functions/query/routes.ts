@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { DEVICE_ID_PATTERN } from '../analytics/validate';
+import { DEVICE_ID_PATTERN } from '../domain/validate';
 import type { AnalyticsReader } from '../shared/redis/analytics-store';
 
 export type Response = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };

@@ -1,4 +1,4 @@
-import { RECORD_FAULTS, type RecordFault, type Status, type Telemetry } from '../analytics/telemetry';
+import { RECORD_FAULTS, type RecordFault, type Status, type Telemetry } from '../domain/telemetry';
 import { SCHEMA_IDS, type SchemaRegistry } from '../shared/avro/schema-registry';
 
 /**

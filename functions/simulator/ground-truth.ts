@@ -1,5 +1,5 @@
-import type { QuarantineReason, Telemetry } from '../analytics/telemetry';
-import type { DeviceState } from '../shared/model';
+import type { DeviceState } from '../domain/model';
+import type { QuarantineReason, Telemetry } from '../domain/telemetry';
 
 /**
  * The aggregates a fleet's readings should produce, accumulated the plain way as the simulator

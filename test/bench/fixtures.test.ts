@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { BatchFactory } from '../../bench/fixtures';
 import { classifyRecord } from '../../functions/analytics/decode';
-import type { Telemetry } from '../../functions/analytics/telemetry';
+import type { Telemetry } from '../../functions/domain/telemetry';
 import { SCHEMA_IDS, SchemaRegistry } from '../../functions/shared/avro/schema-registry';
 import { parseMskEvent } from '../../functions/shared/msk/event';
 

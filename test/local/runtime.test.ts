@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { FleetStats } from '../../functions/shared/model';
+import type { FleetStats } from '../../functions/domain/model';
 import type { GroundTruth } from '../../functions/simulator/ground-truth';
 import { loadStageConfig } from '../../lib/config/stage-config';
 import type { BatchHandler } from '../../local/event-source/emulator';

@@ -1,4 +1,4 @@
-import type { Telemetry } from '../../functions/analytics/telemetry';
+import type { Telemetry } from '../../functions/domain/telemetry';
 import { SCHEMA_IDS, SchemaRegistry } from '../../functions/shared/avro/schema-registry';
 import type { KafkaRecordInput } from '../../local/msk-event';
 

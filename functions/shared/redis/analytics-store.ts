@@ -1,9 +1,9 @@
 import calculateSlot from 'cluster-key-slot';
 import { type ChainableCommander, Cluster, Redis, type RedisOptions } from 'ioredis';
-import { type DeviceDelta, type PartitionDelta, WINDOW_MS } from '../../analytics/aggregate';
-import { QUARANTINE_REASONS, type QuarantineReason } from '../../analytics/telemetry';
+import { type DeviceDelta, type PartitionDelta, WINDOW_MS } from '../../domain/deltas';
+import type { DeviceState, FleetStats, WindowState } from '../../domain/model';
+import { QUARANTINE_REASONS, type QuarantineReason } from '../../domain/telemetry';
 import { RedisError } from '../errors';
-import type { DeviceState, FleetStats, WindowState } from '../model';
 import { BinaryFormatError, BinaryReader, BinaryWriter } from './binary';
 import { type KeySpace, keySpace } from './keys';
 import {

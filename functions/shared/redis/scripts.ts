@@ -1,4 +1,4 @@
-import { QUARANTINE_REASONS } from '../../analytics/telemetry';
+import { QUARANTINE_REASONS } from '../../domain/telemetry';
 
 /**
  * The atomic updates. A script touches the keys of one cluster slot only: devices whose keys share

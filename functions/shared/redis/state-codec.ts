@@ -1,7 +1,7 @@
-import { type DeviceDelta, WINDOW_MS, type WindowDelta } from '../../analytics/aggregate';
-import type { Status } from '../../analytics/telemetry';
+import { type DeviceDelta, WINDOW_MS, type WindowDelta } from '../../domain/deltas';
+import type { DeviceState } from '../../domain/model';
+import type { Status } from '../../domain/telemetry';
 import { RedisError } from '../errors';
-import type { DeviceState } from '../model';
 import { BinaryFormatError, BinaryReader, type BinaryWriter } from './binary';
 import { unpack } from './msgpack';
 import {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { deviceDelta, partitionDelta, windowStart } from '../../../functions/analytics/aggregate';
+import { deviceDelta, partitionDelta } from '../../../functions/analytics/aggregate';
 import type { AcceptedRecord, Classified } from '../../../functions/analytics/decode';
-import type { Telemetry } from '../../../functions/analytics/telemetry';
+import { windowStart } from '../../../functions/domain/deltas';
+import type { Telemetry } from '../../../functions/domain/telemetry';
 import { telemetry } from '../../support/records';
 
 const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);

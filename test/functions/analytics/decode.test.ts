@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyRecord } from '../../../functions/analytics/decode';
-import type { Telemetry } from '../../../functions/analytics/telemetry';
+import type { Telemetry } from '../../../functions/domain/telemetry';
 import { SCHEMA_IDS } from '../../../functions/shared/avro/schema-registry';
 import type { SourceRecord } from '../../../functions/shared/msk/event';
 import { framed, registry, telemetry } from '../../support/records';

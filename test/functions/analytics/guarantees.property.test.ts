@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnalyticsContainer } from '../../../functions/analytics/container';
 import { createAnalyticsHandler } from '../../../functions/analytics/handler';
 import { createBatchProcessor } from '../../../functions/analytics/processor';
-import type { QuarantineReason, Telemetry } from '../../../functions/analytics/telemetry';
+import type { QuarantineReason, Telemetry } from '../../../functions/domain/telemetry';
 import { SCHEMA_IDS } from '../../../functions/shared/avro/schema-registry';
 import { loadAnalyticsConfig } from '../../../functions/shared/config';
 import { InfrastructureError, KafkaError, RedisError } from '../../../functions/shared/errors';

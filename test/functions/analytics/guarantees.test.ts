@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { type AnalyticsContainer, createAnalyticsContainer } from '../../../functions/analytics/container';
 import { analyticsObservability, createAnalyticsHandler } from '../../../functions/analytics/handler';
 import { MAX_ERROR_HEADER_BYTES } from '../../../functions/analytics/outputs';
-import { MAX_CLOCK_SKEW_MS } from '../../../functions/analytics/validate';
+import { MAX_CLOCK_SKEW_MS } from '../../../functions/domain/validate';
 import { ConfigurationError, StoreBehindError } from '../../../functions/shared/errors';
 import { RedisAnalyticsStore } from '../../../functions/shared/redis/analytics-store';
 import { keySpace } from '../../../functions/shared/redis/keys';

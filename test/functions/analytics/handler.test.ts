@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AnalyticsContainer, createAnalyticsContainer } from '../../../functions/analytics/container';
 import { createAnalyticsHandler } from '../../../functions/analytics/handler';
 import { createBatchProcessor } from '../../../functions/analytics/processor';
-import { RECORD_FAULTS, type Telemetry } from '../../../functions/analytics/telemetry';
+import { RECORD_FAULTS, type Telemetry } from '../../../functions/domain/telemetry';
 import { SCHEMA_IDS } from '../../../functions/shared/avro/schema-registry';
 import { loadAnalyticsConfig } from '../../../functions/shared/config';
 import { KafkaError, RedisError } from '../../../functions/shared/errors';

@@ -1,8 +1,9 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type DeviceDelta, deviceDelta } from '../../../../functions/analytics/aggregate';
+import { deviceDelta } from '../../../../functions/analytics/aggregate';
 import type { AcceptedRecord } from '../../../../functions/analytics/decode';
-import type { Telemetry } from '../../../../functions/analytics/telemetry';
+import type { DeviceDelta } from '../../../../functions/domain/deltas';
+import type { Telemetry } from '../../../../functions/domain/telemetry';
 import { type DeviceOutcome, RedisAnalyticsStore } from '../../../../functions/shared/redis/analytics-store';
 import { keySpace } from '../../../../functions/shared/redis/keys';
 import { pack } from '../../../../functions/shared/redis/msgpack';

@@ -1,4 +1,4 @@
-import type { LastReading, QuarantineReason, Status } from '../analytics/telemetry';
+import type { LastReading, QuarantineReason, Status } from './telemetry';
 
 /** What a device's aggregates look like to readers: the query API and the processed-data topic. */
 export interface DeviceState {

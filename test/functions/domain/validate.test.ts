@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { Telemetry } from '../../../functions/analytics/telemetry';
+import type { Telemetry } from '../../../functions/domain/telemetry';
 import {
   EARLIEST_TS,
   explainInvalidReading,
   findInvalidField,
   isValidReading,
   MAX_CLOCK_SKEW_MS,
-} from '../../../functions/analytics/validate';
+} from '../../../functions/domain/validate';
 import { random } from '../../../functions/simulator/generator';
 import { telemetry } from '../../support/records';
 
