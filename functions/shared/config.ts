@@ -55,6 +55,11 @@ export interface KafkaSettings {
   readonly maxMessageBytes: number;
   /** KAFKA_RETRIES, KAFKA_RETRY_INITIAL_MS, KAFKA_RETRY_MAX_MS. @default DEFAULTS.kafkaRetry */
   readonly retry?: KafkaRetrySettings;
+  /**
+   * KAFKA_LEAN_ENCODER: produce requests through Surge's encoder (functions/shared/kafka/lean-produce.ts),
+   * or `false` for kafkajs's own. @default true
+   */
+  readonly leanEncoder?: boolean;
 }
 
 export interface AnalyticsConfig {
@@ -205,6 +210,7 @@ export function loadKafkaSettings(env: Env = process.env): KafkaSettings {
       104_857_600,
     ),
     retry: retrySettings(env),
+    leanEncoder: bool(env, 'KAFKA_LEAN_ENCODER', true),
   };
 }
 

@@ -5,8 +5,9 @@
  * calls to build a Produce request (`requests.Produce.protocol`), keeping kafkajs's request (API key,
  * version, whether a response is expected) and response decoder, and replacing only `encode`.
  * It is safe because the output is byte-identical to kafkajs's own (compared in
- * test/functions/shared/kafka/produce-request.test.ts) and kafkajs is pinned by the lock file.
- * It is process-wide, so every kafkajs producer in the process gains.
+ * test/functions/shared/kafka/produce-request.test.ts) and kafkajs is pinned to the exact version
+ * those tests ran against (package.json). It is process-wide, so every kafkajs producer in the
+ * process gains. KAFKA_LEAN_ENCODER=false leaves kafkajs's own encoder in place (the escape hatch).
  */
 import KafkaEncoder from 'kafkajs/src/protocol/encoder.js';
 import produceRequests from 'kafkajs/src/protocol/requests/produce/index.js';
@@ -29,6 +30,11 @@ type Build = (args: ProduceRequestArgs) => {
   [field: string]: unknown;
 };
 type Protocol = ((options: { version: number | string }) => Build) & { [LEAN]?: true };
+
+/** Whether this process's kafkajs producers encode through the lean encoder. */
+export function isLeanProduceEncodingInstalled(): boolean {
+  return (produceRequests.protocol as Protocol)[LEAN] === true;
+}
 
 /** Idempotent: installs the lean encoder once per process. */
 export function useLeanProduceEncoding(): void {

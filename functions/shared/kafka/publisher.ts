@@ -124,7 +124,7 @@ export class KafkaPublisher implements Publisher {
   }
 
   static create(settings: KafkaSettings, brokers: string[]): KafkaPublisher {
-    useLeanProduceEncoding();
+    if (settings.leanEncoder ?? true) useLeanProduceEncoding();
     const producer = new Kafka(kafkaClientConfig(settings, brokers)).producer({
       idempotent: settings.idempotent,
       allowAutoTopicCreation: false,

@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TOPICS, type KafkaSettings } from '../../../../functions/shared/config';
 import { KafkaPublisher, kafkaClientConfig } from '../../../../functions/shared/kafka/publisher';
+import { PROJECT_ROOT } from '../../../../lib/constructs/surge-function';
 import {
   type Infrastructure,
   readTopic,
@@ -77,5 +79,29 @@ describe('KafkaPublisher', () => {
     await expect(
       publisher.publish([{ topic: DEFAULT_TOPICS.summaries, key: 'k', value: Buffer.from('v') }]),
     ).rejects.toThrow(/Kafka did not accept 1 messages/);
+  });
+});
+
+describe('KAFKA_LEAN_ENCODER', () => {
+  const installed = (env: Record<string, string>) => {
+    // A process of its own: the encoder, once installed, is process-wide.
+    const script = `
+      import { loadKafkaSettings } from './functions/shared/config.ts';
+      import { KafkaPublisher } from './functions/shared/kafka/publisher.ts';
+      import { isLeanProduceEncodingInstalled } from './functions/shared/kafka/lean-produce.ts';
+      KafkaPublisher.create(loadKafkaSettings(process.env), ['127.0.0.1:1']);
+      console.log(isLeanProduceEncodingInstalled());`;
+    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+    });
+    expect(result.status, result.stderr).toBe(0);
+    return result.stdout.trim();
+  };
+
+  it("installs Surge's encoder by default, and leaves kafkajs's own in place when false", () => {
+    expect(installed({})).toBe('true');
+    expect(installed({ KAFKA_LEAN_ENCODER: 'false' })).toBe('false');
   });
 });
