@@ -14,6 +14,13 @@ export const KAFKA_IAM_AUTH_PORT = 9098;
 
 export interface KafkaClusterProps {
   readonly vpc: ec2.IVpc;
+  /**
+   * Where the brokers run: one subnet per availability zone, and the broker count is a multiple
+   * of them.
+   * @see https://docs.aws.amazon.com/msk/latest/developerguide/msk-create-cluster.html
+   * @default - the VPC's isolated subnets, one per availability zone
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
   /** Group of the brokers; the event source mapping's pollers use it too. */
   readonly securityGroup: ec2.ISecurityGroup;
   /**
@@ -279,7 +286,10 @@ export class KafkaCluster extends KafkaClusterBase {
       throw new Error(`brokerInstanceType must look like kafka.m7g.large, got "${instanceType}"`);
     }
 
-    const subnets = props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_ISOLATED, onePerAz: true });
+    const subnets = props.vpc.selectSubnets({
+      ...(props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }),
+      onePerAz: true,
+    });
     this.securityGroup = props.securityGroup;
     this.generation = generationOf(
       this.mode,

@@ -19,6 +19,12 @@ export const DEFAULT_CACHE_PORT = 6380;
 
 export interface RedisCacheProps {
   readonly vpc: ec2.IVpc;
+  /**
+   * Where the cache's nodes (or the serverless cache's endpoints) are placed.
+   * @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/SubnetGroups.html
+   * @default - the VPC's isolated subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
   readonly securityGroup: ec2.ISecurityGroup;
   /**
    * A replication group (cluster mode disabled), or ElastiCache Serverless (always cluster mode:
@@ -282,11 +288,14 @@ export class RedisCache extends RedisCacheBase {
         removalPolicy,
       });
     this.clusterMode = (props.mode ?? 'provisioned') === 'serverless';
+    const subnets = props.vpc.selectSubnets(
+      props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    ).subnets;
     this.port = this.clusterMode ? 6379 : port;
     this.securityGroup = props.securityGroup;
     this.generation = generationOf(
       props.mode ?? 'provisioned',
-      props.vpc.isolatedSubnets.map((s) => s.node.path),
+      subnets.map((s) => s.node.path),
       props.securityGroup.node.path,
       props.encryptionKey?.node.path ?? 'own key',
       this.port,
@@ -311,7 +320,7 @@ export class RedisCache extends RedisCacheBase {
         majorEngineVersion: '8',
         kmsKeyId: key.keyArn,
         securityGroupIds: [props.securityGroup.securityGroupId],
-        subnetIds: props.vpc.isolatedSubnets.map((s) => s.subnetId),
+        subnetIds: subnets.map((s) => s.subnetId),
         userGroupId: users.userGroupId,
         snapshotRetentionLimit: props.snapshotRetentionDays ?? 1,
       });
@@ -320,9 +329,9 @@ export class RedisCache extends RedisCacheBase {
       endpoint = `${cache.attrEndpointAddress}:${cache.attrEndpointPort}`;
       metricsId = name;
     } else {
-      const subnets = new elasticache.CfnSubnetGroup(this, 'Subnets', {
+      const subnetGroup = new elasticache.CfnSubnetGroup(this, 'Subnets', {
         description: 'Isolated subnets of the Surge cache',
-        subnetIds: props.vpc.isolatedSubnets.map((s) => s.subnetId),
+        subnetIds: subnets.map((s) => s.subnetId),
       });
       const slowLog = new logs.LogGroup(this, 'SlowLog', {
         retention: logs.RetentionDays.TWO_WEEKS,
@@ -355,7 +364,7 @@ export class RedisCache extends RedisCacheBase {
         atRestEncryptionEnabled: true,
         kmsKeyId: key.keyArn,
         userGroupIds: [users.userGroupId],
-        cacheSubnetGroupName: subnets.ref,
+        cacheSubnetGroupName: subnetGroup.ref,
         securityGroupIds: [props.securityGroup.securityGroupId],
         snapshotRetentionLimit: props.snapshotRetentionDays ?? 1,
         cacheParameterGroupName: parameters.ref,

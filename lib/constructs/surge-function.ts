@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
-import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -18,8 +18,20 @@ export interface SurgeFunctionProps {
   /** Handler source, relative to the project root, e.g. `functions/analytics/handler.ts`. */
   readonly entry: string;
   readonly vpc: ec2.IVpc;
+  /**
+   * Where the function's network interfaces go.
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html
+   * @default - the VPC's isolated subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
   readonly securityGroup: ec2.ISecurityGroup;
   readonly description: string;
+  /**
+   * The execution role. Given one, the function adds its log and network-interface statements
+   * to it (an imported role is left as it is: it must allow those itself).
+   * @default - a new role that may write only the function's log group and manage its network interfaces
+   */
+  readonly role?: iam.IRole;
   /** @default 1024 */
   readonly memorySize?: number;
   /** @default Duration.seconds(30) */
@@ -113,7 +125,7 @@ function iamSignerCommands(inputDir: string, outputDir: string): string[] {
  */
 export class SurgeFunction extends Construct implements ec2.IConnectable, iam.IGrantable {
   readonly function: nodejs.NodejsFunction;
-  readonly role: iam.Role;
+  readonly role: iam.IRole;
   readonly logGroup: logs.LogGroup;
   readonly grantPrincipal: iam.IPrincipal;
   readonly connections: ec2.Connections;
@@ -159,10 +171,12 @@ export class SurgeFunction extends Construct implements ec2.IConnectable, iam.IG
       retention: props.logRetention ?? logs.RetentionDays.TWO_WEEKS,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: props.description,
-    });
+    this.role =
+      props.role ??
+      new iam.Role(this, 'Role', {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: props.description,
+      });
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
@@ -203,7 +217,7 @@ export class SurgeFunction extends Construct implements ec2.IConnectable, iam.IG
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       vpc: props.vpc,
-      vpcSubnets: { subnets: props.vpc.isolatedSubnets },
+      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       securityGroups: [props.securityGroup],
       environment: {
         NODE_OPTIONS: nodeOptions.join(' '),

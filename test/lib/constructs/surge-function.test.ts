@@ -1,5 +1,6 @@
 import { App, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { functionNodeFlags, SurgeFunction } from '../../../lib/constructs/surge-function';
@@ -90,5 +91,38 @@ describe('functionNodeFlags', () => {
       launchFlags: ['--min-semi-space-size=64'],
     });
     expect(functionNodeFlags({ initialSemiSpaceMb: 0 }).launchFlags).toEqual([]);
+  });
+});
+
+describe('SurgeFunction placement and role', () => {
+  it('runs in the isolated subnets unless given others, and with a role of its own unless given one', () => {
+    const stack = new Stack(new App(), 'Placement');
+    const vpc = new ec2.Vpc(stack, 'Vpc', {
+      natGateways: 0,
+      subnetConfiguration: [
+        { name: 'functions', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+        { name: 'other', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      ],
+    });
+    const securityGroup = new ec2.SecurityGroup(stack, 'Sg', { vpc });
+    const props = { entry: 'functions/query/handler.ts', vpc, securityGroup, description: 'test' };
+    const role = new iam.Role(stack, 'Given', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
+    const plain = new SurgeFunction(stack, 'Plain', props);
+    const placed = new SurgeFunction(stack, 'Placed', {
+      ...props,
+      vpcSubnets: { subnetGroupName: 'other' },
+      role,
+    });
+    const subnets = (fn: SurgeFunction) =>
+      stack.resolve((fn.function.node.defaultChild as CfnFunction).vpcConfig).subnetIds as unknown[];
+    const group = (name: string) => stack.resolve(vpc.selectSubnets({ subnetGroupName: name }).subnetIds);
+    expect(subnets(plain)).toEqual(stack.resolve(vpc.isolatedSubnets.map((s) => s.subnetId)));
+    expect(subnets(placed)).toEqual(group('other'));
+    expect(subnets(placed)).not.toEqual(subnets(plain));
+    expect(placed.role).toBe(role);
+    expect(placed.node.tryFindChild('Role')).toBeUndefined();
+    expect(plain.node.tryFindChild('Role')).toBeDefined();
   });
 });
