@@ -2,7 +2,8 @@ import { SchemaRegistry } from '../shared/avro/schema-registry';
 import { type AnalyticsConfig, loadAnalyticsConfig } from '../shared/config';
 import { resolveBrokers } from '../shared/kafka/brokers';
 import { KafkaPublisher } from '../shared/kafka/publisher';
-import { RedisAnalyticsStore, type RedisClient } from '../shared/redis/analytics-store';
+import { RedisAnalyticsStore } from '../shared/redis/analytics-store';
+import type { RedisClient } from '../shared/redis/clients';
 import { connectRedis } from '../shared/redis/connect';
 import { type BatchProcessor, createBatchProcessor } from './processor';
 

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureColdStart } from '../../bench/cold-start';
 import { BatchFactory } from '../../bench/fixtures';
 import { SchemaRegistry } from '../../functions/shared/avro/schema-registry';
-import { createRedisClient, RedisAnalyticsStore } from '../../functions/shared/redis/analytics-store';
+import { RedisAnalyticsStore } from '../../functions/shared/redis/analytics-store';
+import { createRedisClient } from '../../functions/shared/redis/clients';
 import { analyticsNodeFlags } from '../../local/node-options';
 import { type Infrastructure, startInfrastructure } from '../support/infrastructure';
 

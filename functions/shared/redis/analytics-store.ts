@@ -1,11 +1,13 @@
 import calculateSlot from 'cluster-key-slot';
-import { type ChainableCommander, Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { type DeviceDelta, type PartitionDelta, WINDOW_MS } from '../../domain/deltas';
 import type { DeviceState, FleetStats, WindowState } from '../../domain/model';
 import { QUARANTINE_REASONS, type QuarantineReason } from '../../domain/telemetry';
 import { RedisError } from '../errors';
 import { BinaryFormatError, BinaryReader, BinaryWriter } from './binary';
+import { isCluster, type RedisClient } from './clients';
 import { type KeySpace, keySpace } from './keys';
+import { type Pipeline, PipelineExecutor, type Queued, runRedis, ScriptsMissing } from './pipeline-executor';
 import {
   APPLIED,
   APPLY_DEVICES_LUA,
@@ -67,60 +69,17 @@ export interface AnalyticsReader {
   stats(): Promise<FleetStats>;
 }
 
-type Pipeline = ChainableCommander;
-
-/** A standalone Redis (replication group, cluster mode disabled) or a Redis Cluster (ElastiCache Serverless). */
-export type RedisClient = Redis | Cluster;
-
 // The CommonJS object, not an ES import: see schema-registry.ts (the ES namespace of a built-in costs a cold start).
 const { createHash } = process.getBuiltinModule('node:crypto');
 const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
 const DEVICES_SHA = sha1(APPLY_DEVICES_LUA);
 const STATS_SHA = sha1(APPLY_STATS_LUA);
 
-/** Redis lost the scripts (restart, failover): load them and send the batch again. */
-class ScriptsMissing extends Error {}
-
-/** Attempts at a batch's commands while a cluster keeps redirecting them (a reshard, a failover). */
-const MAX_REDIRECTS = 6;
-
-/** A cluster node's answer that the command belongs elsewhere, for now or for good. */
-class Redirect {
-  private static readonly PATTERN = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b(?: \d+ (\S+))?/;
-
-  private constructor(
-    readonly kind: string,
-    readonly address: string | undefined,
-    readonly index = -1,
-  ) {}
-
-  static of(message: string): Redirect | undefined {
-    const m = Redirect.PATTERN.exec(message);
-    return m === null ? undefined : new Redirect(m[1] as string, m[2]);
-  }
-
-  withIndex(index: number): Redirect {
-    return new Redirect(this.kind, this.address, index);
-  }
-}
-
 /**
  * Devices per script call. Calls are written one by one as they are built, so Redis works on one
  * while the next is packed; fewer, larger calls cost less per device in ioredis and in the reply.
  */
 const DEVICES_PER_CALL = 64;
-
-function isCluster(client: RedisClient): client is Cluster {
-  return client.isCluster;
-}
-
-/** A command of a batch, with the key that decides which cluster node runs it. */
-interface Queued {
-  readonly key: string;
-  add(pipeline: Pipeline): void;
-  /** Turns the reply into its outcome as soon as the command has answered. */
-  parse?(reply: unknown): unknown;
-}
 
 export interface RedisStoreOptions {
   readonly keyPrefix: string;
@@ -135,53 +94,8 @@ export interface RedisStoreOptions {
   readonly waitTimeoutMs?: number;
 }
 
-/**
- * Connection settings for a Lambda: fail fast (a few retries, short timeouts) so that an
- * unreachable Redis becomes an error the event source mapping retries, not a hung invocation.
- */
-export function createRedisClient(url: string, overrides: RedisOptions = {}): Redis {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 2_000,
-    commandTimeout: 5_000,
-    maxRetriesPerRequest: 2,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
-    ...overrides,
-  });
-  // Connection errors reach the caller as rejected commands (wrapped in RedisError); without a
-  // listener ioredis would also print each reconnect attempt as an unhandled error event.
-  client.on('error', () => undefined);
-  return client;
-}
-
 function toNumber(value: string | null | undefined): number {
   return value == null ? 0 : Number(value);
-}
-
-/**
- * A cluster-aware client for cluster-mode caches. TLS endpoints of ElastiCache present certificates
- * for their DNS names, hence the lookup that keeps names as they are.
- */
-export function createRedisCluster(url: string, overrides: RedisOptions = {}): Cluster {
-  const parsed = new URL(url);
-  const tls = parsed.protocol === 'rediss:';
-  const client = new Cluster([{ host: parsed.hostname, port: Number(parsed.port || 6379) }], {
-    lazyConnect: true,
-    slotsRefreshTimeout: 2_000,
-    clusterRetryStrategy: (attempt) => (attempt > 3 ? null : attempt * 100),
-    dnsLookup: (address, callback) => callback(null, address),
-    redisOptions: {
-      connectTimeout: 2_000,
-      commandTimeout: 5_000,
-      maxRetriesPerRequest: 2,
-      username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
-      password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
-      ...(tls ? { tls: {} } : {}),
-      ...overrides,
-    },
-  });
-  client.on('error', () => undefined);
-  return client;
 }
 
 /** Aggregates in Redis: the store of the analytics processor and the reader of the query API. */
@@ -191,10 +105,7 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
   private readonly waitReplicas: number;
   private readonly waitTimeoutMs: number;
 
-  /** Connections known to hold the scripts; a (re)connection may not, so 'ready' forgets it. */
-  private readonly loaded = new WeakSet<Redis>();
-  private readonly watched = new WeakSet<Redis>();
-  private clusterConnecting: Promise<void> | undefined;
+  private readonly executor: PipelineExecutor;
   /** Reused for every call's deltas; each call takes a copy of what it wrote. */
   private readonly writer = new BinaryWriter();
 
@@ -206,6 +117,7 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
     this.windowTtlMs = Math.round(options.windowTtlSeconds * 1000);
     this.waitReplicas = options.waitReplicas ?? 0;
     this.waitTimeoutMs = options.waitTimeoutMs ?? 1_000;
+    this.executor = new PipelineExecutor(redis, [APPLY_DEVICES_LUA, APPLY_STATS_LUA]);
     if (this.waitReplicas > 0 && isCluster(redis)) {
       throw new RedisError('WAIT for replicas is for a standalone primary, not a cluster');
     }
@@ -215,7 +127,7 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
     const out = new Map<string, number>();
     if (topicPartitions.length === 0) return out;
     const fields = topicPartitions.map((tp) => `w:${tp}`);
-    const values = await this.run(() => this.redis.hmget(this.keys.stats, ...fields), 'read the watermarks');
+    const values = await runRedis(() => this.redis.hmget(this.keys.stats, ...fields), 'read the watermarks');
     topicPartitions.forEach((tp, i) => {
       const value = values[i];
       out.set(tp, value == null ? -1 : Number(value));
@@ -226,7 +138,7 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
   async confirmDurable(): Promise<void> {
     if (this.waitReplicas === 0) return;
     // WAIT covers every write this connection made before it: the whole batch.
-    const acknowledged = await this.run(
+    const acknowledged = await runRedis(
       () => (this.redis as Redis).wait(this.waitReplicas, this.waitTimeoutMs),
       'wait for replicas',
     );
@@ -242,21 +154,7 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
    * meanwhile). A failure here is reported by the first real command, which connects again.
    */
   warmUp(): void {
-    const redis = this.redis;
-    if (isCluster(redis)) {
-      if (redis.status === 'wait') {
-        this.clusterConnecting = redis.connect();
-        this.clusterConnecting.catch(() => undefined);
-      }
-      return;
-    }
-    const load = async () => {
-      if (redis.status === 'wait') await redis.connect();
-      this.watch(redis);
-      await Promise.all([redis.script('LOAD', APPLY_DEVICES_LUA), redis.script('LOAD', APPLY_STATS_LUA)]);
-      this.loaded.add(redis);
-    };
-    load().catch(() => undefined);
+    this.executor.warmUp();
   }
 
   async apply(plan: ApplyPlan, onStates?: (states: DeviceState[]) => void): Promise<ApplyResult> {
@@ -281,11 +179,11 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
 
     let replies: unknown[];
     try {
-      replies = await this.execute(commands, 'apply a batch');
+      replies = await this.executor.execute(commands, 'apply a batch');
     } catch (error) {
       if (!(error instanceof ScriptsMissing)) throw error;
       // Every script is idempotent, so sending the whole batch again is safe.
-      replies = await this.execute(commands, 'apply a batch');
+      replies = await this.executor.execute(commands, 'apply a batch');
     }
     const devices: DeviceOutcome[] = new Array(plan.devices.length);
     calls.forEach((call, c) => {
@@ -309,14 +207,14 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
   }
 
   async device(deviceId: string): Promise<DeviceState | undefined> {
-    const packed = await this.run(() => this.redis.getBuffer(this.keys.device(deviceId)), 'read a device');
+    const packed = await runRedis(() => this.redis.getBuffer(this.keys.device(deviceId)), 'read a device');
     return parseDeviceState(deviceId, packed);
   }
 
   async windows(deviceId: string, from: number, to: number): Promise<WindowState[]> {
     const index = this.keys.windowIndex(deviceId);
     // A bucket that starts before `from` may still hold minutes at or after it.
-    const starts = await this.run(
+    const starts = await runRedis(
       () => this.redis.zrangebyscore(index, from - BUCKET_MS + 1, to),
       'read window index',
     );
@@ -324,13 +222,13 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
     const pipeline = this.redis.pipeline();
     pipeline.time();
     for (const start of starts) pipeline.getBuffer(this.keys.windowBucket(deviceId, Number(start)));
-    const replies = await this.run(() => pipeline.exec(), 'read windows');
+    const replies = await runRedis(() => pipeline.exec(), 'read windows');
     // Expiry is judged on Redis's clock, the one the device script stamps updates with.
-    const [seconds, micros] = this.reply(replies, 0) as [string, string];
+    const [seconds, micros] = this.executor.reply(replies, 0) as [string, string];
     const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     const windows: WindowState[] = [];
     starts.forEach((bucketStart, i) => {
-      const packed = this.reply(replies, i + 1) as Buffer | null;
+      const packed = this.executor.reply(replies, i + 1) as Buffer | null;
       // An expired bucket: the device script drops its index entry (readers never write).
       if (packed == null) return;
       if (packed.length !== BUCKET_BYTES) {
@@ -357,7 +255,7 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
   }
 
   async stats(): Promise<FleetStats> {
-    const [fields, devices] = await this.run(
+    const [fields, devices] = await runRedis(
       () => Promise.all([this.redis.hgetall(this.keys.stats), this.redis.scard(this.keys.devices)]),
       'read fleet stats',
     );
@@ -374,119 +272,6 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
    * commands it refused again, on the node it names or after the slot map is refreshed: every
    * script is idempotent, so a command sent twice applies once.
    */
-  private async execute(commands: readonly Queued[], what: string): Promise<unknown[]> {
-    const redis = this.redis;
-    if (!isCluster(redis)) return this.executeOn(redis, commands, what);
-    await this.run(async () => {
-      // After a failed warm-up the status is back to 'wait' or 'end', and this connects again.
-      await this.clusterConnecting?.catch(() => undefined);
-      this.clusterConnecting = undefined;
-      if (redis.status === 'wait' || redis.status === 'end') await redis.connect();
-    }, 'connect to the cluster');
-    const out: unknown[] = new Array(commands.length);
-    let pending = commands.map((_, i) => i);
-    for (let attempt = 1; ; attempt++) {
-      const masters = new Map(
-        redis.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, node]),
-      );
-      const byNode = new Map<Redis, number[]>();
-      for (const i of pending) {
-        const owner = redis.slots[calculateSlot((commands[i] as Queued).key)]?.[0];
-        const node = owner === undefined ? undefined : masters.get(owner);
-        if (node === undefined) throw new RedisError(`no cluster node owns the slot of ${commands[i]?.key}`);
-        const indices = byNode.get(node);
-        if (indices === undefined) byNode.set(node, [i]);
-        else indices.push(i);
-      }
-      const again: number[] = [];
-      const settle = (index: number, reply: unknown, asked?: Redirect[]) => {
-        if (!(reply instanceof Redirect)) out[index] = reply;
-        else if (asked && reply.kind === 'ASK' && reply.address !== undefined && masters.has(reply.address))
-          asked.push(reply.withIndex(index));
-        else again.push(index);
-      };
-      const asked: Redirect[] = [];
-      await Promise.all(
-        [...byNode].map(async ([node, indices]) => {
-          const replies = await this.executeOn(
-            node,
-            indices.map((i) => commands[i] as Queued),
-            what,
-          );
-          indices.forEach((index, j) => {
-            settle(index, replies[j], asked);
-          });
-        }),
-      );
-      // ASK: the slot is migrating and these keys are already on the importing node.
-      await Promise.all(
-        asked.map(async (redirect) => {
-          const node = masters.get(redirect.address as string) as Redis;
-          const [reply] = await this.executeOn(node, [commands[redirect.index] as Queued], what, true);
-          settle(redirect.index, reply);
-        }),
-      );
-      if (again.length === 0) return out;
-      if (attempt === MAX_REDIRECTS) {
-        throw new RedisError(
-          `the cluster still redirected ${again.length} commands after ${attempt} attempts`,
-        );
-      }
-      await new Promise<void>((resolve) => redis.refreshSlotsCache(() => resolve()));
-      await new Promise((resolve) => setTimeout(resolve, 25 * attempt));
-      pending = again;
-    }
-  }
-
-  /**
-   * One connection's share of a batch, each command written as soon as it is built with no wait in
-   * between: Redis executes the first on its own core while this one packs the next. Still a
-   * single wait for replies. The scripts ride along on a connection's first batch. A cluster
-   * node's redirection comes back as a Redirect for `execute` to follow.
-   */
-  private async executeOn(
-    client: Redis,
-    commands: readonly Queued[],
-    what: string,
-    asking = false,
-  ): Promise<unknown[]> {
-    this.watch(client);
-    const preload = this.loaded.has(client) ? 0 : 2;
-    const pending: Promise<unknown>[] = [];
-    let missing = false;
-    commands.forEach((command, i) => {
-      const pipeline = client.pipeline();
-      let skip = i === 0 ? preload : 0;
-      if (skip > 0) pipeline.script('LOAD', APPLY_DEVICES_LUA).script('LOAD', APPLY_STATS_LUA);
-      if (asking) {
-        pipeline.asking();
-        skip++;
-      }
-      command.add(pipeline);
-      // Each reply is turned into outcomes while Redis still works on the next commands.
-      pending.push(
-        this.run(() => pipeline.exec(), what).then((replies) => {
-          if (replies?.some(([error]) => error?.message.startsWith('NOSCRIPT'))) {
-            missing = true;
-            return undefined;
-          }
-          const failed = replies?.[skip]?.[0];
-          const redirect = failed ? Redirect.of(failed.message) : undefined;
-          if (redirect !== undefined && this.redis.isCluster) return redirect;
-          const reply = this.reply(replies, skip);
-          return command.parse ? command.parse(reply) : reply;
-        }),
-      );
-    });
-    const values = await Promise.all(pending);
-    if (missing) {
-      this.loaded.delete(client);
-      throw new ScriptsMissing('Redis has lost the scripts');
-    }
-    if (preload > 0) this.loaded.add(client);
-    return values;
-  }
-
   /**
    * The device deltas as script calls: on a cluster each call holds devices of one slot (they are
    * spread over slots by their hash tags, so most calls hold one); on a standalone Redis, any.
@@ -573,13 +358,6 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
     return { key: this.keys.device((deltas[0] as DeviceDelta).deviceId), add, parse };
   }
 
-  /** A (re)connection may have lost the scripts: forget that this one holds them. */
-  private watch(client: Redis): void {
-    if (this.watched.has(client)) return;
-    this.watched.add(client);
-    client.on('ready', () => this.loaded.delete(client));
-  }
-
   private statsArgs(partitions: readonly PartitionDelta[]): (string | number)[] {
     const args: (string | number)[] = [partitions.length];
     for (const p of partitions) {
@@ -610,21 +388,5 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
     if (length === 0) throw new RedisError(`device ${delta.deviceId} has no aggregates after its update`);
     const state = parseDeviceState(delta.deviceId, answer.slice(length)) as DeviceState;
     return { kind: code === APPLIED ? 'applied' : 'duplicate', state };
-  }
-
-  private reply(replies: [Error | null, unknown][] | null, index: number): unknown {
-    const entry = replies?.[index];
-    if (entry === undefined) throw new RedisError(`Redis pipeline returned no reply ${index}`);
-    if (entry[0]) throw new RedisError(`Redis command failed: ${entry[0].message}`, { cause: entry[0] });
-    return entry[1];
-  }
-
-  private async run<T>(operation: () => Promise<T>, what: string): Promise<T> {
-    try {
-      return await operation();
-    } catch (cause) {
-      if (cause instanceof RedisError) throw cause;
-      throw new RedisError(`Redis failed to ${what}: ${(cause as Error).message}`, { cause });
-    }
   }
 }

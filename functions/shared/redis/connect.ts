@@ -1,5 +1,5 @@
 import { ConfigurationError } from '../errors';
-import { createRedisClient, createRedisCluster, type RedisClient } from './analytics-store';
+import { createRedisClient, createRedisCluster, type RedisClient } from './clients';
 
 export interface RedisConnectionSettings {
   readonly redisUrl: string;

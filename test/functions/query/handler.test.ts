@@ -4,7 +4,8 @@ import { deviceDelta, partitionDelta } from '../../../functions/analytics/aggreg
 import { classifyRecord } from '../../../functions/analytics/decode';
 import { createQueryHandler } from '../../../functions/query/handler';
 import { parseMskEvent } from '../../../functions/shared/msk/event';
-import { createRedisClient, RedisAnalyticsStore } from '../../../functions/shared/redis/analytics-store';
+import { RedisAnalyticsStore } from '../../../functions/shared/redis/analytics-store';
+import { createRedisClient } from '../../../functions/shared/redis/clients';
 import { apiGatewayEvent } from '../../../local/api-gateway-event';
 import { buildMskEvent } from '../../../local/msk-event';
 import { freePort } from '../../../local/ports';
