@@ -40,7 +40,9 @@ export interface KafkaRetrySettings {
 }
 
 export type KafkaAuth = 'none' | 'aws-iam';
-export type KafkaCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+/** The codecs of Kafka's record batches, as KAFKA_COMPRESSION names them (functions/shared/kafka/codecs.ts). */
+export const KAFKA_COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
+export type KafkaCompression = (typeof KAFKA_COMPRESSIONS)[number];
 
 export interface KafkaSettings {
   /** Explicit brokers; when absent, MSK_CLUSTER_ARN or the event's bootstrapServers are used. */
@@ -199,7 +201,7 @@ export function loadKafkaSettings(env: Env = process.env): KafkaSettings {
     clusterArn,
     auth: oneOf(env, 'KAFKA_AUTH', ['none', 'aws-iam'] as const, 'none'),
     idempotent: bool(env, 'KAFKA_IDEMPOTENT', true),
-    compression: oneOf(env, 'KAFKA_COMPRESSION', ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const, 'none'),
+    compression: oneOf(env, 'KAFKA_COMPRESSION', KAFKA_COMPRESSIONS, 'none'),
     clientId: optional(env, 'KAFKA_CLIENT_ID') ?? DEFAULTS.kafkaClientId,
     region: optional(env, 'AWS_REGION'),
     maxMessageBytes: number(

@@ -1,4 +1,10 @@
-import { DEFAULT_TOPICS, DEFAULTS, type KafkaRetrySettings } from '../../functions/shared/config';
+import {
+  DEFAULT_TOPICS,
+  DEFAULTS,
+  KAFKA_COMPRESSIONS,
+  type KafkaCompression,
+  type KafkaRetrySettings,
+} from '../../functions/shared/config';
 
 /**
  * Everything that differs between stages, typed and validated in one place. The CDK app and the
@@ -87,7 +93,7 @@ export interface AnalyticsSettings {
   readonly alertTemperatureThreshold: number;
   readonly windowTtlSeconds: number;
   /** The codec of the functions' output batches (KAFKA_COMPRESSION); zstd needs the Node.js 22 runtime. */
-  readonly kafkaCompression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+  readonly kafkaCompression: KafkaCompression;
   /**
    * V8's young-generation semi-space, in MB (`--max-semi-space-size`). A batch's records live
    * until it ends and each scavenge copies them again; a larger young generation scavenges less
@@ -513,13 +519,7 @@ export function validateStageConfig(config: StageConfig): string[] {
     `analytics.alertTemperatureThreshold must be from -100 to 200, got ${JSON.stringify(analytics.alertTemperatureThreshold)}`,
   );
   integer(p, 'analytics.windowTtlSeconds', analytics.windowTtlSeconds, 60, 366 * 86_400);
-  oneOf(p, 'analytics.kafkaCompression', analytics.kafkaCompression, [
-    'none',
-    'gzip',
-    'snappy',
-    'lz4',
-    'zstd',
-  ]);
+  oneOf(p, 'analytics.kafkaCompression', analytics.kafkaCompression, KAFKA_COMPRESSIONS);
   integer(
     p,
     'analytics.semiSpaceMb',

@@ -1,7 +1,4 @@
-import { decompress as zstdDecompress } from 'fzstd';
 import kafkajs from 'kafkajs';
-import SnappyCodec from 'kafkajs-snappy';
-import lz4 from 'lz4js';
 import type { KafkaCompression } from '../config';
 import { ConfigurationError } from '../errors';
 
@@ -20,11 +17,27 @@ interface Encoder {
   readonly buffer: Buffer;
 }
 
+// The codec libraries load on first use: a function that only writes uncompressed or gzip batches
+// (or one codec) does not evaluate the others at its cold start.
+const snappyCodec = () => {
+  const codec = import('kafkajs-snappy').then((m) => m.default());
+  return {
+    async compress(encoder: Encoder): Promise<Buffer> {
+      return (await codec).compress(encoder);
+    },
+    async decompress(buffer: Buffer): Promise<Buffer> {
+      return (await codec).decompress(buffer);
+    },
+  };
+};
+
 const lz4Codec = () => ({
   async compress(encoder: Encoder): Promise<Buffer> {
+    const lz4 = (await import('lz4js')).default;
     return Buffer.from(lz4.compress(encoder.buffer));
   },
   async decompress(buffer: Buffer): Promise<Buffer> {
+    const lz4 = (await import('lz4js')).default;
     return Buffer.from(lz4.decompress(buffer));
   },
 });
@@ -48,7 +61,8 @@ const zstdCodec = () => ({
     return compress(encoder.buffer);
   },
   async decompress(buffer: Buffer): Promise<Buffer> {
-    return Buffer.from(zstdDecompress(buffer));
+    const { decompress } = await import('fzstd');
+    return Buffer.from(decompress(buffer));
   },
 });
 
@@ -57,13 +71,11 @@ let registered = false;
 /** Makes kafkajs read and write snappy, LZ4 and zstd batches (its codec registry is process-wide). */
 export function registerKafkaCodecs(): void {
   if (registered) return;
-  CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
+  CompressionCodecs[CompressionTypes.Snappy] = snappyCodec;
   CompressionCodecs[CompressionTypes.LZ4] = lz4Codec;
   CompressionCodecs[CompressionTypes.ZSTD] = zstdCodec;
   registered = true;
 }
-
-export const KAFKA_COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 
 const TYPES: Readonly<Record<KafkaCompression, kafkajs.CompressionTypes>> = {
   none: CompressionTypes.None,
