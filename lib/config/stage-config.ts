@@ -296,22 +296,23 @@ export function producerContainers(config: StageConfig): number {
   return maxConcurrentInvocations(config) + (config.simulator ? 1 : 0);
 }
 
-/** How long a retry schedule keeps trying at the least: kafkajs's backoff with its jitter at -20%. */
-export function retryWindowMs(retry: KafkaRetrySettings): number {
+/** kafkajs's backoff: each wait twice the last (±20% jitter, here `jitter`), capped at the maximum. */
+function retrySpanMs(retry: KafkaRetrySettings, jitter: number): number {
   let total = 0;
   for (let n = 0; n < retry.retries; n++) {
-    total += Math.min(retry.initialRetryTimeMs * 2 ** n * 0.8, retry.maxRetryTimeMs);
+    total += Math.min(retry.initialRetryTimeMs * 2 ** n * jitter, retry.maxRetryTimeMs);
   }
   return total;
 }
 
+/** How long a retry schedule keeps trying at the least (jitter at -20%). */
+export function retryWindowMs(retry: KafkaRetrySettings): number {
+  return retrySpanMs(retry, 0.8);
+}
+
 /** How long a retry schedule may take at the most (jitter at +20%). */
 export function retryWorstCaseMs(retry: KafkaRetrySettings): number {
-  let total = 0;
-  for (let n = 0; n < retry.retries; n++) {
-    total += Math.min(retry.initialRetryTimeMs * 2 ** n * 1.2, retry.maxRetryTimeMs);
-  }
-  return total;
+  return retrySpanMs(retry, 1.2);
 }
 
 /**
