@@ -192,6 +192,14 @@ interface PartitionState {
   paused: boolean;
 }
 
+/** The items that match, and the others, each in their order. */
+function separate<T>(items: readonly T[], matches: (item: T) => boolean): [T[], T[]] {
+  const yes: T[] = [];
+  const no: T[] = [];
+  for (const item of items) (matches(item) ? yes : no).push(item);
+  return [yes, no];
+}
+
 class TimeoutError extends Error {
   override name = 'TimeoutError';
 }
@@ -466,20 +474,22 @@ export class EventSourceEmulator {
     // Never delivered: records past the maximum age, and a record no event can hold.
     const now = Date.now();
     const maxAge = this.options.maxRecordAgeMs;
-    const expired =
-      maxAge < 0 ? [] : batch.items.filter((item) => now - Number(item.message.timestamp) > maxAge);
-    if (expired.length > 0) {
-      batch.items = batch.items.filter((item) => !expired.includes(item));
-      await undeliverable('RecordAgeExceeded', expired, `older than the maximum record age (${maxAge} ms)`);
-    }
-    const oversized = batch.items.filter((item) => item.bytes + EVENT_OVERHEAD_BYTES > MAX_PAYLOAD_BYTES);
-    if (oversized.length > 0) {
-      batch.items = batch.items.filter((item) => !oversized.includes(item));
-      await undeliverable(
+    const never: [FailureCondition, (item: Item) => boolean, string][] = [
+      [
+        'RecordAgeExceeded',
+        (item) => maxAge >= 0 && now - Number(item.message.timestamp) > maxAge,
+        `older than the maximum record age (${maxAge} ms)`,
+      ],
+      [
         'MaximumPayloadSizeExceeded',
-        oversized,
+        (item) => item.bytes + EVENT_OVERHEAD_BYTES > MAX_PAYLOAD_BYTES,
         `a record over ${MAX_PAYLOAD_BYTES} bytes of event`,
-      );
+      ],
+    ];
+    for (const [condition, refused, error] of never) {
+      const [out, kept] = separate(batch.items, refused);
+      batch.items = kept;
+      if (out.length > 0) await undeliverable(condition, out, error);
     }
     if (batch.items.length === 0) {
       lane.queue.shift();
@@ -488,10 +498,8 @@ export class EventSourceEmulator {
     }
 
     const { failedFrom, error } = await this.invoke(batch.items);
-    const succeeded = batch.items.filter(
-      (item) => item.offset < (failedFrom.get(item.partition) ?? Infinity),
-    );
-    const remaining = batch.items.filter(
+    const [remaining, succeeded] = separate(
+      batch.items,
       (item) => item.offset >= (failedFrom.get(item.partition) ?? Infinity),
     );
     this.done(succeeded.length);
