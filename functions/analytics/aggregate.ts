@@ -6,7 +6,7 @@ import type { AcceptedRecord, Classified } from './decode';
 /**
  * Folding a batch into per-device and per-partition deltas: pure functions, no I/O.
  * The store merges a delta into the stored aggregates atomically and exactly once
- * (functions/shared/redis/scripts.ts), so everything here is order-independent:
+ * (functions/shared/redis/device-script.ts), so everything here is order-independent:
  * min, max, sums, counts, and "last" chosen by (ts, offset).
  */
 

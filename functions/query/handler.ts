@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { loadQueryConfig } from '../shared/config';
 import { InfrastructureError } from '../shared/errors';
 import { observability } from '../shared/observability/powertools';
-import { type AnalyticsReader, RedisAnalyticsStore } from '../shared/redis/analytics-store';
+import { type AnalyticsReader, RedisAnalyticsReader } from '../shared/redis/analytics-reader';
 import { connectRedis } from '../shared/redis/connect';
 import { json, type Response, route } from './routes';
 
@@ -15,10 +15,7 @@ export interface QueryHandlerOptions {
 
 async function readerFromEnvironment(): Promise<AnalyticsReader> {
   const config = loadQueryConfig();
-  return new RedisAnalyticsStore(await connectRedis(config), {
-    keyPrefix: config.redisKeyPrefix,
-    windowTtlSeconds: 0,
-  });
+  return new RedisAnalyticsReader(await connectRedis(config), { keyPrefix: config.redisKeyPrefix });
 }
 
 /** The query API behind API Gateway: every answer, errors included, is JSON. */

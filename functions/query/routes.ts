@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { DEVICE_ID_PATTERN } from '../domain/validate';
-import type { AnalyticsReader } from '../shared/redis/analytics-store';
+import type { AnalyticsReader } from '../shared/redis/analytics-reader';
 
 export type Response = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
 

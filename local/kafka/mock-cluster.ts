@@ -59,12 +59,18 @@ export async function startMockKafka(
     topics?: readonly TopicSpec[];
     /** The brokers drop a connection whose request is larger, as a broker refuses an oversized produce. */
     maxRequestBytes?: number;
+    /**
+     * A launcher built from mock-cluster.c against another librdkafka (whose mock speaks newer
+     * API versions), as bench/kafka-clients.ts takes one.
+     * @default - mockClusterBinary(), against the system's librdkafka
+     */
+    binary?: string;
   } = {},
 ): Promise<MockKafka> {
   const brokerCount = options.brokers ?? 1;
   const limit = options.maxRequestBytes === undefined ? [] : ['-m', String(options.maxRequestBytes)];
   const child: ChildProcessWithoutNullStreams = spawn(
-    mockClusterBinary(),
+    options.binary ?? mockClusterBinary(),
     ['-b', String(brokerCount), ...limit, ...(options.topics ?? []).map((t) => `${t.name}:${t.partitions}`)],
     { stdio: ['pipe', 'pipe', 'pipe'], detached: true },
   );

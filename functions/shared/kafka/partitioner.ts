@@ -5,8 +5,10 @@ const M = 0x5bd1e995;
 
 /**
  * Kafka's murmur2 (the Java client's `Utils.murmur2`) in 32-bit integer arithmetic. kafkajs's own
- * emulates it with 64-bit Long objects, a dozen allocations per key: with a summary per device it
- * was a measurable share of a batch.
+ * emulates it with 64-bit Long objects, a dozen allocations per key. `npx tsx bench/partitioner.ts`
+ * (2026-12-02, this project's 2-core VM): 10,000 device-id keys take 1.6-1.8 ms here and
+ * 33.6-36.5 ms with kafkajs's `DefaultPartitioner`, with the same partition for every key. A batch
+ * of a large fleet publishes a summary per device, so that is kept.
  */
 export function murmur2(data: Uint8Array, length = data.length): number {
   let h = SEED ^ length;

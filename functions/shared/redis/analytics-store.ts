@@ -1,36 +1,25 @@
-import calculateSlot from 'cluster-key-slot';
 import type { Redis } from 'ioredis';
-import { type DeviceDelta, type PartitionDelta, WINDOW_MS } from '../../domain/deltas';
-import type { DeviceState, FleetStats, WindowState } from '../../domain/model';
-import { QUARANTINE_REASONS, type QuarantineReason } from '../../domain/telemetry';
+import type { DeviceDelta, PartitionDelta } from '../../domain/deltas';
+import type { DeviceState } from '../../domain/model';
+import { QUARANTINE_REASONS } from '../../domain/telemetry';
 import { RedisError } from '../errors';
-import { BinaryFormatError, BinaryReader, BinaryWriter } from './binary';
+import { RedisAnalyticsReader } from './analytics-reader';
 import { isCluster, type RedisClient } from './clients';
-import { type KeySpace, keySpace } from './keys';
-import { type Pipeline, PipelineExecutor, type Queued, runRedis, ScriptsMissing } from './pipeline-executor';
 import {
-  APPLIED,
-  APPLY_DEVICES_LUA,
-  APPLY_STATS_LUA,
-  BUCKET,
-  BUCKET_BYTES,
-  BUCKET_HEADER_BYTES,
-  BUCKET_MS,
-  DUPLICATE,
-  expirySlackMs,
-  MINUTE_BYTES,
-  PARTIAL,
-  UNREADABLE,
-} from './scripts';
-import { bucketsOf, parseDeviceState, writeDelta } from './state-codec';
+  type DeviceAnswer,
+  DeviceCalls,
+  type DeviceOutcome,
+  type DeviceWork,
+  firstWork,
+} from './device-calls';
+import { APPLY_DEVICES_LUA } from './device-script';
+import { expirySlackMs } from './layout';
+import { PipelineExecutor, type Queued, runRedis, ScriptsMissing } from './pipeline-executor';
+import { APPLY_STATS_LUA } from './stats-script';
 
+export type { AnalyticsReader } from './analytics-reader';
+export type { DeviceOutcome } from './device-calls';
 export { parseDeviceState } from './state-codec';
-
-export type DeviceOutcome =
-  | { readonly kind: 'applied' | 'duplicate'; readonly state: DeviceState }
-  | { readonly kind: 'partial'; readonly watermarks: ReadonlyMap<string, number> }
-  /** The device's stored state cannot be read: nothing of it was written. */
-  | { readonly kind: 'unreadable'; readonly error: string };
 
 export type PartitionOutcome =
   | { readonly kind: 'applied' | 'duplicate' }
@@ -62,24 +51,15 @@ export interface AnalyticsStore {
   confirmDurable(): Promise<void>;
 }
 
-/** The query API's port to its store. */
-export interface AnalyticsReader {
-  device(deviceId: string): Promise<DeviceState | undefined>;
-  windows(deviceId: string, from: number, to: number): Promise<WindowState[]>;
-  stats(): Promise<FleetStats>;
-}
-
 // The CommonJS object, not an ES import: see schema-registry.ts (the ES namespace of a built-in costs a cold start).
 const { createHash } = process.getBuiltinModule('node:crypto');
-const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
-const DEVICES_SHA = sha1(APPLY_DEVICES_LUA);
-const STATS_SHA = sha1(APPLY_STATS_LUA);
+const STATS_SHA = createHash('sha1').update(APPLY_STATS_LUA).digest('hex');
 
 /**
- * Devices per script call. Calls are written one by one as they are built, so Redis works on one
- * while the next is packed; fewer, larger calls cost less per device in ioredis and in the reply.
+ * Rounds of a device whose script keeps asking for other archived buckets: each answer names the
+ * buckets the stored state needs, so only a concurrent writer moving it again needs a third.
  */
-const DEVICES_PER_CALL = 64;
+const MAX_KEY_ROUNDS = 4;
 
 export interface RedisStoreOptions {
   readonly keyPrefix: string;
@@ -94,30 +74,23 @@ export interface RedisStoreOptions {
   readonly waitTimeoutMs?: number;
 }
 
-function toNumber(value: string | null | undefined): number {
-  return value == null ? 0 : Number(value);
-}
-
-/** Aggregates in Redis: the store of the analytics processor and the reader of the query API. */
-export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
-  private readonly keys: KeySpace;
-  private readonly windowTtlMs: number;
+/**
+ * Aggregates in Redis: the store of the analytics processor (the writer: apply) and, through
+ * RedisAnalyticsReader, the reader of the query API.
+ */
+export class RedisAnalyticsStore extends RedisAnalyticsReader implements AnalyticsStore {
   private readonly waitReplicas: number;
   private readonly waitTimeoutMs: number;
-
   private readonly executor: PipelineExecutor;
-  /** Reused for every call's deltas; each call takes a copy of what it wrote. */
-  private readonly writer = new BinaryWriter();
+  private readonly deviceCalls: DeviceCalls;
 
-  constructor(
-    private readonly redis: RedisClient,
-    options: RedisStoreOptions,
-  ) {
-    this.keys = keySpace(options.keyPrefix);
-    this.windowTtlMs = Math.round(options.windowTtlSeconds * 1000);
+  constructor(redis: RedisClient, options: RedisStoreOptions) {
+    super(redis, options);
+    const windowTtlMs = Math.round(options.windowTtlSeconds * 1000);
     this.waitReplicas = options.waitReplicas ?? 0;
     this.waitTimeoutMs = options.waitTimeoutMs ?? 1_000;
     this.executor = new PipelineExecutor(redis, [APPLY_DEVICES_LUA, APPLY_STATS_LUA]);
+    this.deviceCalls = new DeviceCalls(this.keys, windowTtlMs, expirySlackMs(windowTtlMs), isCluster(redis));
     if (this.waitReplicas > 0 && isCluster(redis)) {
       throw new RedisError('WAIT for replicas is for a standalone primary, not a cluster');
     }
@@ -158,7 +131,8 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
   }
 
   async apply(plan: ApplyPlan, onStates?: (states: DeviceState[]) => void): Promise<ApplyResult> {
-    // A resend after NOSCRIPT answers again for the calls that had gone through: deliver each state once.
+    // A resend (after NOSCRIPT, or of a device that asked for keys) answers again for devices that
+    // had gone through: deliver each state once.
     const delivered = new Set<string>();
     const deliver = (states: DeviceState[]) => {
       if (onStates === undefined) return;
@@ -166,7 +140,9 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
       for (const state of fresh) delivered.add(state.deviceId);
       if (fresh.length > 0) onStates(fresh);
     };
-    const calls = this.deviceCalls(plan.devices, deliver);
+    let work = plan.devices.map(firstWork);
+    let positions = plan.devices.map((_, i) => i);
+    const calls = this.deviceCalls.calls(work, deliver);
     const commands: Queued[] = calls.map((call) => call.command);
     if (plan.partitions.length > 0) {
       const args = this.statsArgs(plan.partitions);
@@ -177,21 +153,8 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
       commands.push({ key: this.keys.devices, add: (p) => p.sadd(this.keys.devices, ...ids) });
     }
 
-    let replies: unknown[];
-    try {
-      replies = await this.executor.execute(commands, 'apply a batch');
-    } catch (error) {
-      if (!(error instanceof ScriptsMissing)) throw error;
-      // Every script is idempotent, so sending the whole batch again is safe.
-      replies = await this.executor.execute(commands, 'apply a batch');
-    }
     const devices: DeviceOutcome[] = new Array(plan.devices.length);
-    calls.forEach((call, c) => {
-      const outcomes = replies[c] as DeviceOutcome[];
-      call.indices.forEach((deviceIndex, j) => {
-        devices[deviceIndex] = outcomes[j] as DeviceOutcome;
-      });
-    });
+    let replies = await this.execute(commands);
     const partitions =
       plan.partitions.length === 0
         ? []
@@ -203,159 +166,46 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
                   ? { kind: 'duplicate' }
                   : { kind: 'partial', watermark: Number(answer) },
           );
+    let round = calls;
+    for (let attempt = 1; ; attempt++) {
+      const again: DeviceWork[] = [];
+      const againAt: number[] = [];
+      round.forEach((call, c) => {
+        const answers = replies[c] as DeviceAnswer[];
+        call.indices.forEach((i, j) => {
+          const answer = answers[j] as DeviceAnswer;
+          const at = positions[i] as number;
+          if (answer.kind !== 'needs-keys') {
+            devices[at] = answer;
+            return;
+          }
+          const previous = work[i] as DeviceWork;
+          again.push({ ...previous, declared: [...new Set([...previous.declared, ...answer.starts])] });
+          againAt.push(at);
+        });
+      });
+      if (again.length === 0) break;
+      if (attempt === MAX_KEY_ROUNDS) {
+        throw new RedisError(
+          `device ${again[0]?.delta.deviceId} still asked for other window buckets after ${attempt} calls`,
+        );
+      }
+      work = again;
+      positions = againAt;
+      round = this.deviceCalls.calls(work, deliver);
+      replies = await this.execute(round.map((call) => call.command));
+    }
     return { devices, partitions };
   }
 
-  async device(deviceId: string): Promise<DeviceState | undefined> {
-    const packed = await runRedis(() => this.redis.getBuffer(this.keys.device(deviceId)), 'read a device');
-    return parseDeviceState(deviceId, packed);
-  }
-
-  async windows(deviceId: string, from: number, to: number): Promise<WindowState[]> {
-    const index = this.keys.windowIndex(deviceId);
-    // A bucket that starts before `from` may still hold minutes at or after it.
-    const starts = await runRedis(
-      () => this.redis.zrangebyscore(index, from - BUCKET_MS + 1, to),
-      'read window index',
-    );
-    if (starts.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    pipeline.time();
-    for (const start of starts) pipeline.getBuffer(this.keys.windowBucket(deviceId, Number(start)));
-    const replies = await runRedis(() => pipeline.exec(), 'read windows');
-    // Expiry is judged on Redis's clock, the one the device script stamps updates with.
-    const [seconds, micros] = this.executor.reply(replies, 0) as [string, string];
-    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-    const windows: WindowState[] = [];
-    starts.forEach((bucketStart, i) => {
-      const packed = this.executor.reply(replies, i + 1) as Buffer | null;
-      // An expired bucket: the device script drops its index entry (readers never write).
-      if (packed == null) return;
-      if (packed.length !== BUCKET_BYTES) {
-        throw new RedisError(`window bucket ${bucketStart} of ${deviceId} has ${packed.length} bytes`);
-      }
-      for (let minute = 0; minute < BUCKET.minutes; minute++) {
-        const at = BUCKET_HEADER_BYTES + minute * MINUTE_BYTES;
-        const count = packed.readDoubleBE(at + BUCKET.count * 8);
-        const start = Number(bucketStart) + minute * WINDOW_MS;
-        if (count === 0 || start < from || start > to) continue;
-        if (packed.readDoubleBE(at + BUCKET.expiresAt * 8) <= now) continue;
-        windows.push({
-          start,
-          count,
-          temperature: {
-            min: packed.readDoubleBE(at + BUCKET.min * 8),
-            max: packed.readDoubleBE(at + BUCKET.max * 8),
-            mean: packed.readDoubleBE(at + BUCKET.sum * 8) / count,
-          },
-        });
-      }
-    });
-    return windows.sort((a, b) => a.start - b.start);
-  }
-
-  async stats(): Promise<FleetStats> {
-    const [fields, devices] = await runRedis(
-      () => Promise.all([this.redis.hgetall(this.keys.stats), this.redis.scard(this.keys.devices)]),
-      'read fleet stats',
-    );
-    const quarantined = Object.fromEntries(
-      QUARANTINE_REASONS.map((reason) => [reason, toNumber(fields[`q:${reason}`])]),
-    ) as Record<QuarantineReason, number>;
-    return { devices, records: toNumber(fields.records), quarantined };
-  }
-
-  /**
-   * Runs a batch's commands in one round trip: one pipeline on a standalone Redis; on a cluster,
-   * one pipeline per node that owns some of the commands' slots, all in parallel. A cluster that
-   * moved a slot (MOVED), is moving it (ASK, TRYAGAIN) or is failing over (CLUSTERDOWN) gets the
-   * commands it refused again, on the node it names or after the slot map is refreshed: every
-   * script is idempotent, so a command sent twice applies once.
-   */
-  /**
-   * The device deltas as script calls: on a cluster each call holds devices of one slot (they are
-   * spread over slots by their hash tags, so most calls hold one); on a standalone Redis, any.
-   */
-  private deviceCalls(
-    devices: readonly DeviceDelta[],
-    deliver: (states: DeviceState[]) => void,
-  ): { indices: number[]; command: Queued }[] {
-    const groups: number[][] = [];
-    if (isCluster(this.redis)) {
-      const bySlot = new Map<number, number[]>();
-      devices.forEach((delta, i) => {
-        const slot = calculateSlot(this.keys.device(delta.deviceId));
-        const group = bySlot.get(slot);
-        if (group === undefined) bySlot.set(slot, [i]);
-        else group.push(i);
-      });
-      for (const group of bySlot.values()) {
-        for (let at = 0; at < group.length; at += DEVICES_PER_CALL) {
-          groups.push(group.slice(at, at + DEVICES_PER_CALL));
-        }
-      }
-    } else {
-      for (let at = 0; at < devices.length; at += DEVICES_PER_CALL) {
-        const group: number[] = [];
-        for (let i = at; i < Math.min(at + DEVICES_PER_CALL, devices.length); i++) group.push(i);
-        groups.push(group);
-      }
+  /** Every script is idempotent, so sending the whole list again after NOSCRIPT is safe. */
+  private async execute(commands: readonly Queued[]): Promise<unknown[]> {
+    try {
+      return await this.executor.execute(commands, 'apply a batch');
+    } catch (error) {
+      if (!(error instanceof ScriptsMissing)) throw error;
+      return this.executor.execute(commands, 'apply a batch');
     }
-    return groups.map((indices) => ({
-      indices,
-      command: this.devicesCommand(
-        indices.map((i) => devices[i] as DeviceDelta),
-        deliver,
-      ),
-    }));
-  }
-
-  private devicesCommand(deltas: readonly DeviceDelta[], deliver: (states: DeviceState[]) => void): Queued {
-    const ttl = this.windowTtlMs;
-    const add = (pipeline: Pipeline) => {
-      const keys: string[] = [];
-      const out = this.writer;
-      // Whatever an earlier call that threw midway left in the writer is not this call's.
-      out.reset();
-      for (const delta of deltas) {
-        const id = delta.deviceId;
-        const buckets = bucketsOf(delta.windows);
-        // The script reads the state and the buckets in one MGET, so they come first.
-        keys.push(this.keys.device(id));
-        for (const start of buckets.keys()) keys.push(this.keys.windowBucket(id, start));
-        keys.push(this.keys.windowIndex(id));
-        writeDelta(out, delta, buckets);
-      }
-      pipeline.callBuffer(
-        'evalsha',
-        DEVICES_SHA,
-        keys.length,
-        ...keys,
-        out.take(),
-        ttl,
-        deltas.length,
-        expirySlackMs(ttl),
-      );
-    };
-    const parse = (reply: unknown): DeviceOutcome[] => {
-      if (!Buffer.isBuffer(reply)) throw new RedisError('the device script answered with no data');
-      let outcomes: DeviceOutcome[];
-      try {
-        const answer = new BinaryReader(reply);
-        outcomes = deltas.map((delta) => this.deviceOutcome(delta, answer));
-        if (!answer.done) throw new BinaryFormatError('more answers than devices');
-      } catch (cause) {
-        if (cause instanceof RedisError) throw cause;
-        throw new RedisError(`the device script answered unreadably: ${(cause as Error).message}`, { cause });
-      }
-      const states: DeviceState[] = [];
-      for (const outcome of outcomes) {
-        if (outcome.kind === 'applied' || outcome.kind === 'duplicate') states.push(outcome.state);
-      }
-      if (states.length > 0) deliver(states);
-      return outcomes;
-    };
-    return { key: this.keys.device((deltas[0] as DeviceDelta).deviceId), add, parse };
   }
 
   private statsArgs(partitions: readonly PartitionDelta[]): (string | number)[] {
@@ -365,28 +215,5 @@ export class RedisAnalyticsStore implements AnalyticsStore, AnalyticsReader {
       for (const reason of QUARANTINE_REASONS) args.push(p.quarantined[reason] ?? 0);
     }
     return args;
-  }
-
-  private deviceOutcome(delta: DeviceDelta, answer: BinaryReader): DeviceOutcome {
-    const code = answer.u8();
-    if (code === UNREADABLE) return { kind: 'unreadable', error: answer.string() };
-    if (code === PARTIAL) {
-      const segments = answer.u16();
-      if (segments !== delta.segments.length) {
-        throw new RedisError(
-          `device ${delta.deviceId}: ${segments} watermarks for ${delta.segments.length} segments`,
-        );
-      }
-      const watermarks = new Map<string, number>();
-      for (const segment of delta.segments) watermarks.set(segment.topicPartition, answer.f64());
-      return { kind: 'partial', watermarks };
-    }
-    if (code !== APPLIED && code !== DUPLICATE) {
-      throw new RedisError(`unexpected answer ${code} from the device script`);
-    }
-    const length = answer.u32();
-    if (length === 0) throw new RedisError(`device ${delta.deviceId} has no aggregates after its update`);
-    const state = parseDeviceState(delta.deviceId, answer.slice(length)) as DeviceState;
-    return { kind: code === APPLIED ? 'applied' : 'duplicate', state };
   }
 }

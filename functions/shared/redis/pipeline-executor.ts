@@ -189,7 +189,7 @@ export class PipelineExecutor {
           const failed = replies?.[skip]?.[0];
           const redirect = failed ? Redirect.of(failed.message) : undefined;
           if (redirect !== undefined && this.client.isCluster) return redirect;
-          const reply = this.reply(replies, skip);
+          const reply = pipelineReply(replies, skip);
           return command.parse ? command.parse(reply) : reply;
         }),
       );
@@ -209,11 +209,12 @@ export class PipelineExecutor {
     this.watched.add(client);
     client.on('ready', () => this.loaded.delete(client));
   }
+}
 
-  reply(replies: [Error | null, unknown][] | null, index: number): unknown {
-    const entry = replies?.[index];
-    if (entry === undefined) throw new RedisError(`Redis pipeline returned no reply ${index}`);
-    if (entry[0]) throw new RedisError(`Redis command failed: ${entry[0].message}`, { cause: entry[0] });
-    return entry[1];
-  }
+/** The reply at `index` of a pipeline's replies; a failed command becomes a RedisError. */
+export function pipelineReply(replies: [Error | null, unknown][] | null, index: number): unknown {
+  const entry = replies?.[index];
+  if (entry === undefined) throw new RedisError(`Redis pipeline returned no reply ${index}`);
+  if (entry[0]) throw new RedisError(`Redis command failed: ${entry[0].message}`, { cause: entry[0] });
+  return entry[1];
 }

@@ -1,37 +1,53 @@
+import { decode as decodeMessagePack } from '@msgpack/msgpack';
 import { type DeviceDelta, WINDOW_MS, type WindowDelta } from '../../domain/deltas';
 import type { DeviceState } from '../../domain/model';
 import type { Status } from '../../domain/telemetry';
 import { RedisError } from '../errors';
 import { BinaryFormatError, BinaryReader, type BinaryWriter } from './binary';
-import { unpack } from './msgpack';
 import {
+  BUCKET,
+  BUCKET_MINUTES_BYTES,
   BUCKET_MS,
+  CURRENT_BUCKET_BYTES,
+  MINUTE_BYTES,
   STATE_NUMBERS,
   STATE_VERSION,
+  STATE_VERSION_ARCHIVED_ONLY,
   STATE_VERSION_MESSAGEPACK_LAST,
   STATUS_CODES,
   type StateNumber,
-} from './scripts';
+} from './layout';
 
 /**
- * The device script's binary layouts on the TypeScript side (see scripts.ts): deltas as the script
- * reads them, and stored states as readers see them, in both formats the script accepts.
+ * The Redis layout (layout.ts) on the TypeScript side: deltas as the device script reads them,
+ * and stored device values and window buckets as readers see them, in every format the script reads.
  */
+
+const READABLE_VERSIONS: readonly number[] = [
+  STATE_VERSION,
+  STATE_VERSION_ARCHIVED_ONLY,
+  STATE_VERSION_MESSAGEPACK_LAST,
+];
 
 const STATUS_BY_CODE: readonly Status[] = (Object.keys(STATUS_CODES) as Status[]).sort(
   (a, b) => STATUS_CODES[a] - STATUS_CODES[b],
 );
 
-/** A delta's minute windows grouped by the bucket (see BUCKET in scripts.ts) they rest in. */
+/** A delta's minute windows grouped by the bucket (BUCKET in layout.ts) they rest in, in ascending start. */
 export function bucketsOf(windows: readonly WindowDelta[]): Map<number, WindowDelta[]> {
   const byStart = new Map<number, WindowDelta[]>();
+  let ascending = true;
+  let previous = -Infinity;
   for (const w of windows) {
     const start = Math.floor(w.start / BUCKET_MS) * BUCKET_MS;
     const bucket = byStart.get(start);
-    if (bucket === undefined) byStart.set(start, [w]);
-    else bucket.push(w);
+    if (bucket === undefined) {
+      if (start < previous) ascending = false;
+      previous = start;
+      byStart.set(start, [w]);
+    } else bucket.push(w);
   }
-  return byStart;
+  return ascending ? byStart : new Map([...byStart].sort(([a], [b]) => a - b));
 }
 
 const DELTA_NUMBER: Readonly<Record<StateNumber, (delta: DeviceDelta) => number>> = {
@@ -62,8 +78,16 @@ function writeLastReading(out: BinaryWriter, last: DeviceState['last']): void {
   out.string(last.firmware).endSized(at);
 }
 
-/** Appends a delta in the device script's binary layout (see APPLY_DEVICES_LUA). */
-export function writeDelta(out: BinaryWriter, delta: DeviceDelta, buckets: Map<number, WindowDelta[]>): void {
+/**
+ * Appends a delta in the device script's binary layout (DELTA in layout.ts), declaring the
+ * archived buckets `declared` (their keys follow the device key and the window index in KEYS).
+ */
+export function writeDelta(
+  out: BinaryWriter,
+  delta: DeviceDelta,
+  buckets: Map<number, WindowDelta[]>,
+  declared: readonly number[],
+): void {
   out.u16(delta.segments.length);
   for (const segment of delta.segments) {
     out.string(segment.topicPartition).f64(segment.minOffset).f64(segment.maxOffset);
@@ -84,6 +108,8 @@ export function writeDelta(out: BinaryWriter, delta: DeviceDelta, buckets: Map<n
         .f64(w.sum);
     }
   }
+  out.u8(declared.length);
+  for (const start of declared) out.f64(start);
 }
 
 function readLastReading(reader: BinaryReader): DeviceState['last'] {
@@ -110,7 +136,7 @@ function readLastReading(reader: BinaryReader): DeviceState['last'] {
 
 /** Format 1: [ts, temperature, humidity, battery, status, [lat, lon] or [], firmware] as MessagePack. */
 function readMessagePackLastReading(bytes: Buffer): DeviceState['last'] {
-  const [ts, temperature, humidity, battery, status, location, firmware] = unpack(bytes) as [
+  const [ts, temperature, humidity, battery, status, location, firmware] = decodeMessagePack(bytes) as [
     number,
     number,
     number,
@@ -137,17 +163,17 @@ const AT = Object.fromEntries(STATE_NUMBERS.map(([name], i) => [name, i])) as Re
 
 function readDeviceState(deviceId: string, state: BinaryReader): DeviceState {
   const version = state.u8();
-  if (version !== STATE_VERSION && version !== STATE_VERSION_MESSAGEPACK_LAST) {
+  if (!READABLE_VERSIONS.includes(version)) {
     throw new BinaryFormatError(`state format ${version}, expected ${STATE_VERSION}`);
   }
   const n = new Float64Array(STATE_NUMBERS.length);
   for (let i = 0; i < n.length; i++) n[i] = state.f64();
   const lastBytes = state.bytes();
   const last =
-    version === STATE_VERSION
-      ? readLastReading(new BinaryReader(lastBytes))
-      : readMessagePackLastReading(lastBytes);
-  // The watermarks that follow are the script's business.
+    version === STATE_VERSION_MESSAGEPACK_LAST
+      ? readMessagePackLastReading(lastBytes)
+      : readLastReading(new BinaryReader(lastBytes));
+  // The watermarks (and the current bucket) that follow are the script's business.
   const count = n[AT.count] as number;
   return {
     deviceId,
@@ -174,7 +200,7 @@ function readDeviceState(deviceId: string, state: BinaryReader): DeviceState {
   };
 }
 
-/** A device's stored state (see STATE_VERSION in scripts.ts) as readers see it. */
+/** A device's stored state (DEVICE_VALUE in layout.ts) as readers see it. */
 export function parseDeviceState(
   deviceId: string,
   stored: Buffer | null | undefined,
@@ -185,6 +211,61 @@ export function parseDeviceState(
   } catch (cause) {
     if (cause instanceof RedisError) throw cause;
     throw new RedisError(`device ${deviceId} has unreadable aggregates: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+}
+
+/** A minute of a window bucket as stored (MINUTE in layout.ts). */
+export interface StoredMinute {
+  readonly count: number;
+  readonly min: number;
+  readonly max: number;
+  readonly sum: number;
+  readonly expiresAt: number;
+}
+
+/** The minutes of a bucket, `BUCKET.minutes` of them, from `at` in `bytes`; a minute without readings has count 0. */
+export function readBucketMinutes(bytes: Buffer, at: number): StoredMinute[] {
+  if (bytes.length < at + BUCKET_MINUTES_BYTES) throw new BinaryFormatError(`truncated bucket at byte ${at}`);
+  const minutes: StoredMinute[] = [];
+  for (let minute = 0; minute < BUCKET.minutes; minute++) {
+    const from = at + minute * MINUTE_BYTES;
+    minutes.push({
+      count: bytes.readDoubleBE(from + BUCKET.count * 8),
+      min: bytes.readDoubleBE(from + BUCKET.min * 8),
+      max: bytes.readDoubleBE(from + BUCKET.max * 8),
+      sum: bytes.readDoubleBE(from + BUCKET.sum * 8),
+      expiresAt: bytes.readDoubleBE(from + BUCKET.expiresAt * 8),
+    });
+  }
+  return minutes;
+}
+
+/** The current bucket of a stored device value (format 3), or undefined when it has none. */
+export function currentBucketOf(
+  deviceId: string,
+  stored: Buffer | null | undefined,
+): { readonly start: number; readonly minutes: StoredMinute[] } | undefined {
+  if (stored == null) return undefined;
+  try {
+    const reader = new BinaryReader(stored);
+    const version = reader.u8();
+    for (let i = 0; i < STATE_NUMBERS.length; i++) reader.f64();
+    reader.bytes();
+    const watermarks = reader.u16();
+    for (let i = 0; i < watermarks; i++) {
+      reader.bytes();
+      reader.f64();
+    }
+    const rest = stored.length - reader.at;
+    if (rest === 0) return undefined;
+    if (version !== STATE_VERSION || rest !== CURRENT_BUCKET_BYTES) {
+      throw new BinaryFormatError(`${rest} bytes after the watermarks`);
+    }
+    return { start: reader.f64(), minutes: readBucketMinutes(stored, reader.at) };
+  } catch (cause) {
+    throw new RedisError(`device ${deviceId} has an unreadable current bucket: ${(cause as Error).message}`, {
       cause,
     });
   }

@@ -7,7 +7,7 @@ import { MAX_ERROR_HEADER_BYTES } from '../../../functions/analytics/outputs';
 import { MAX_CLOCK_SKEW_MS } from '../../../functions/domain/validate';
 import { ConfigurationError, StoreBehindError } from '../../../functions/shared/errors';
 import { RedisAnalyticsStore } from '../../../functions/shared/redis/analytics-store';
-import { keySpace } from '../../../functions/shared/redis/keys';
+import { keySpace } from '../../../functions/shared/redis/layout';
 import { buildMskEvent, type KafkaRecordInput } from '../../../local/msk-event';
 import { type Infrastructure, readTopic, startInfrastructure, topicEnd } from '../../support/infrastructure';
 import { framed, telemetry, telemetryRecord } from '../../support/records';

@@ -7,7 +7,7 @@ import { createAnalyticsHandler } from '../../../../functions/analytics/handler'
 import { DEFAULT_TOPICS } from '../../../../functions/shared/config';
 import { RedisAnalyticsStore } from '../../../../functions/shared/redis/analytics-store';
 import { createRedisCluster } from '../../../../functions/shared/redis/clients';
-import { keySpace } from '../../../../functions/shared/redis/keys';
+import { keySpace } from '../../../../functions/shared/redis/layout';
 import { TelemetryGenerator } from '../../../../functions/simulator/generator';
 import { type MockKafka, startMockKafka } from '../../../../local/kafka/mock-cluster';
 import { buildMskEvent, type KafkaRecordInput } from '../../../../local/msk-event';

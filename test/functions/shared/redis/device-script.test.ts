@@ -1,3 +1,4 @@
+import { encode as packMessagePack } from '@msgpack/msgpack';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deviceDelta } from '../../../../functions/analytics/aggregate';
@@ -5,20 +6,28 @@ import type { AcceptedRecord } from '../../../../functions/analytics/decode';
 import type { DeviceDelta } from '../../../../functions/domain/deltas';
 import type { Telemetry } from '../../../../functions/domain/telemetry';
 import { type DeviceOutcome, RedisAnalyticsStore } from '../../../../functions/shared/redis/analytics-store';
-import { keySpace } from '../../../../functions/shared/redis/keys';
-import { pack } from '../../../../functions/shared/redis/msgpack';
-import { BUCKET_MS, STATE_NUMBERS } from '../../../../functions/shared/redis/scripts';
+import {
+  ARCHIVED_BUCKET_BYTES,
+  BUCKET_MS,
+  CURRENT_BUCKET_BYTES,
+  keySpace,
+  STATE_NUMBERS,
+  STATE_VERSION,
+  STATE_VERSION_ARCHIVED_ONLY,
+} from '../../../../functions/shared/redis/layout';
 import { type LocalRedis, startRedis } from '../../../../local/redis/redis-server';
 import { expectAggregatesEqual, expectedDevice } from '../../../support/expected-aggregates';
 import { telemetry } from '../../../support/records';
 
-/** The device script (APPLY_DEVICES_LUA) through the store, against a real redis-server. */
+/** The device script (device-script.ts) through the store, against a real redis-server. */
 
 let local: LocalRedis;
 let redis: Redis;
 let store: RedisAnalyticsStore;
 const keys = keySpace('surge');
 const T0 = Date.UTC(2026, 10, 20, 10);
+const bucketOf = (ts: number) => Math.floor(ts / BUCKET_MS) * BUCKET_MS;
+const everything = [0, Number.MAX_SAFE_INTEGER] as const;
 
 beforeAll(async () => {
   local = await startRedis();
@@ -89,14 +98,18 @@ describe('the device script', () => {
       async (id: string) => void (await redis.set(keys.device(id), Buffer.from([9]))),
     ],
     [
-      'a window bucket of the wrong size',
-      async (id: string) =>
-        void (await redis.set(keys.windowBucket(id, Math.floor(T0 / BUCKET_MS) * BUCKET_MS), 'short')),
+      'a device value with bytes after its current bucket',
+      async (id: string) => void (await redis.append(keys.device(id), 'x')),
     ],
     [
-      'a window bucket of another type',
+      'an archived window bucket of the wrong size',
       async (id: string) =>
-        void (await redis.rpush(keys.windowBucket(id, Math.floor(T0 / BUCKET_MS) * BUCKET_MS), 'x')),
+        void (await redis.set(keys.windowBucket(id, bucketOf(T0 - 3 * BUCKET_MS)), 'short')),
+    ],
+    [
+      'an archived window bucket of another type',
+      async (id: string) =>
+        void (await redis.rpush(keys.windowBucket(id, bucketOf(T0 - 3 * BUCKET_MS)), 'x')),
     ],
     [
       'a window index of another type',
@@ -115,7 +128,7 @@ describe('the device script', () => {
     expect((await store.device('other'))?.count).toBe(1);
   });
 
-  it('reads a format-1 state (last reading as MessagePack) and rewrites it as format 2 when it next applies', async () => {
+  it('reads a format-1 state (last reading as MessagePack) and rewrites it as format 3 when it next applies', async () => {
     // A format-1 state as the scripts before format 2 wrote it: one reading at offset 0.
     const first = telemetry({
       deviceId: 'old',
@@ -140,7 +153,9 @@ describe('the device script', () => {
       lastTs: T0,
       lastOffset: 0,
     };
-    const last = pack([T0, 20, first.humidity, first.battery, 'OK', [1.5, -2.25], 'v1.0']);
+    const last = Buffer.from(
+      packMessagePack([T0, 20, first.humidity, first.battery, 'OK', [1.5, -2.25], 'v1.0']),
+    );
     const parts: Buffer[] = [Buffer.from([1])];
     for (const [name] of STATE_NUMBERS) {
       const b = Buffer.alloc(8);
@@ -158,11 +173,11 @@ describe('the device script', () => {
       await store.device('old'),
       expectedDevice([{ reading: first, partition: 0, offset: 0 }]),
     );
-    // A later reading that is not the last one keeps the format-1 last reading, now in format 2.
+    // A later reading that is not the last one keeps the format-1 last reading, now in format 3.
     const earlier = { temperature: 30, ts: T0 - 60_000 };
     const outcomes = await apply(delta('old', [{ reading: earlier, offset: 1 }]));
     expect(outcomes[0]?.kind).toBe('applied');
-    expect((await redis.getBuffer(keys.device('old')))?.[0]).toBe(2);
+    expect((await redis.getBuffer(keys.device('old')))?.[0]).toBe(STATE_VERSION);
     expectAggregatesEqual(
       await store.device('old'),
       expectedDevice([{ reading: first, partition: 0, offset: 0 }, placed('old', 1, earlier)]),
@@ -181,36 +196,146 @@ describe('the device script', () => {
     expect(await store.device('hostile')).toBeUndefined();
   });
 
-  it('indexes a bucket again whenever it refreshes its expiry, so a lost index entry comes back within the expiry slack', async () => {
-    // TTL 1 s: the expiry slack is 100 ms, so the second touch, 250 ms later, refreshes the bucket.
-    const short = new RedisAnalyticsStore(redis, { keyPrefix: 'surge', windowTtlSeconds: 1 });
-    const now = Date.now();
-    const at = (offset: number, temperature: number) => ({
-      reading: { temperature, ts: now + offset },
-      offset,
-    });
-    await short.apply({ devices: [delta('idx', [at(0, 1)])], partitions: [] });
-    await redis.del(keys.windowIndex('idx'));
-    await short.apply({ devices: [delta('idx', [at(1, 2)])], partitions: [] });
-    // Within the slack the bucket needs no refresh, and the index is left as it is.
-    expect(await redis.exists(keys.windowIndex('idx'))).toBe(0);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    await short.apply({ devices: [delta('idx', [at(2, 3)])], partitions: [] });
-    const windows = await short.windows('idx', 0, Number.MAX_SAFE_INTEGER);
-    expect(windows.reduce((n, w) => n + w.count, 0)).toBe(3);
+  it('keeps a device that reports in one bucket under its one key: no archived bucket, no index', async () => {
+    await apply(delta('one', [{ reading: { temperature: 1 }, offset: 0 }]));
+    await apply(delta('one', [{ reading: { temperature: 3, ts: T0 + 60_000 }, offset: 1 }]));
+    await apply(delta('one', [{ reading: { temperature: 5, ts: T0 + 1_000 }, offset: 2 }]));
+    expect(await redis.keys('*{one}*')).toEqual([keys.device('one')]);
+    const value = (await redis.getBuffer(keys.device('one'))) as Buffer;
+    expect(value.readDoubleBE(value.length - CURRENT_BUCKET_BYTES)).toBe(bucketOf(T0));
+    expect(await store.windows('one', ...everything)).toEqual([
+      { start: T0, count: 2, temperature: { min: 1, max: 5, mean: 3 } },
+      { start: T0 + 60_000, count: 1, temperature: { min: 3, max: 3, mean: 3 } },
+    ]);
   });
 
-  it('drops index entries of expired buckets when it creates a bucket, and readers write nothing', async () => {
-    const old = T0 - 5 * BUCKET_MS;
-    await apply(delta('prune', [{ reading: { ts: old }, offset: 0 }]));
-    await redis.del(keys.windowBucket('prune', Math.floor(old / BUCKET_MS) * BUCKET_MS));
-    expect(await store.windows('prune', 0, Number.MAX_SAFE_INTEGER)).toEqual([]);
+  it('archives the current bucket under its own key when a newer one starts, and merges late readings into it', async () => {
+    const older = T0 - BUCKET_MS;
+    await apply(delta('rot', [{ reading: { ts: older, temperature: 1 }, offset: 0 }]));
+    await apply(delta('rot', [{ reading: { ts: T0, temperature: 2 }, offset: 1 }]));
+    expect(await redis.zrange(keys.windowIndex('rot'), 0, -1)).toEqual([String(bucketOf(older))]);
+    expect((await redis.getBuffer(keys.windowBucket('rot', bucketOf(older))))?.length).toBe(
+      ARCHIVED_BUCKET_BYTES,
+    );
+    // A late reading for the archived bucket, and one older than any bucket so far.
+    const oldest = T0 - 3 * BUCKET_MS;
+    await apply(
+      delta('rot', [
+        { reading: { ts: older, temperature: 5 }, offset: 2 },
+        { reading: { ts: oldest, temperature: 7 }, offset: 3 },
+      ]),
+    );
+    expect(
+      (await store.windows('rot', ...everything)).map((w) => [w.start, w.count, w.temperature.max]),
+    ).toEqual([
+      [oldest, 1, 7],
+      [older, 2, 5],
+      [T0, 1, 2],
+    ]);
+    expect((await store.device('rot'))?.count).toBe(4);
+  });
+
+  it('drops a current bucket whose minutes have all expired instead of archiving it', async () => {
+    const short = new RedisAnalyticsStore(redis, { keyPrefix: 'surge', windowTtlSeconds: 0.2 });
+    await short.apply({
+      devices: [delta('gone', [{ reading: { ts: T0 - BUCKET_MS }, offset: 0 }])],
+      partitions: [],
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await short.apply({ devices: [delta('gone', [{ reading: { ts: T0 }, offset: 1 }])], partitions: [] });
+    expect(await redis.keys('*{gone}*')).toEqual([keys.device('gone')]);
+    expect((await short.windows('gone', ...everything)).map((w) => w.start)).toEqual([T0]);
+  });
+
+  it("moves a format-2 device's archived bucket into its current bucket when it next applies there", async () => {
+    // Format 2 kept every bucket archived: make one from a format-3 value by taking its current bucket out.
+    await apply(delta('v2', [{ reading: { temperature: 4 }, offset: 0 }]));
+    const value = (await redis.getBuffer(keys.device('v2'))) as Buffer;
+    const state = Buffer.from(value.subarray(0, value.length - CURRENT_BUCKET_BYTES));
+    state[0] = STATE_VERSION_ARCHIVED_ONLY;
+    const header = Buffer.alloc(8);
+    header.writeDoubleBE(Date.now() + 3_600_000);
+    const archived = Buffer.concat([header, value.subarray(value.length - CURRENT_BUCKET_BYTES + 8)]);
+    await redis.set(keys.device('v2'), state);
+    await redis.set(keys.windowBucket('v2', bucketOf(T0)), archived, 'PX', 3_600_000);
+    await redis.zadd(keys.windowIndex('v2'), bucketOf(T0), bucketOf(T0));
+    expect((await store.windows('v2', ...everything)).map((w) => w.count)).toEqual([1]);
+
+    const outcomes = await apply(delta('v2', [{ reading: { temperature: 6 }, offset: 1 }]));
+    expect(outcomes[0]?.kind).toBe('applied');
+    expect((await redis.getBuffer(keys.device('v2')))?.[0]).toBe(STATE_VERSION);
+    expect(await redis.exists(keys.windowBucket('v2', bucketOf(T0)))).toBe(0);
+    expect(await redis.zcard(keys.windowIndex('v2'))).toBe(0);
+    expect(await store.windows('v2', ...everything)).toEqual([
+      { start: T0, count: 2, temperature: { min: 4, max: 6, mean: 5 } },
+    ]);
+  });
+
+  it('answers PARTIAL with the watermark for a delta that overlaps what was applied, and writes nothing', async () => {
+    await apply(
+      delta('part', [
+        { reading: {}, offset: 0 },
+        { reading: {}, offset: 1 },
+      ]),
+    );
+    const before = await redis.dump(keys.device('part'));
+    const outcomes = await apply(
+      delta('part', [
+        { reading: {}, offset: 1 },
+        { reading: {}, offset: 2 },
+      ]),
+    );
+    expect(outcomes[0]).toEqual({ kind: 'partial', watermarks: new Map([['iot-data-0', 1]]) });
+    expect(await redis.dump(keys.device('part'))).toEqual(before);
+  });
+
+  it('indexes an archived bucket again whenever it refreshes its expiry, so a lost index entry comes back within the expiry slack', async () => {
+    // TTL 1 s: the expiry slack is 100 ms, so the touch 250 ms later refreshes the archived bucket.
+    const short = new RedisAnalyticsStore(redis, { keyPrefix: 'surge', windowTtlSeconds: 1 });
+    const older = T0 - BUCKET_MS;
+    const at = (offset: number, ts: number) => ({ reading: { ts }, offset });
+    await short.apply({ devices: [delta('idx', [at(0, older)])], partitions: [] });
+    await short.apply({ devices: [delta('idx', [at(1, T0)])], partitions: [] });
+    await redis.del(keys.windowIndex('idx'));
+    await short.apply({ devices: [delta('idx', [at(2, older)])], partitions: [] });
+    // Within the slack the archived bucket needs no refresh, and the index is left as it is.
+    expect(await redis.exists(keys.windowIndex('idx'))).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    await short.apply({ devices: [delta('idx', [at(3, older)])], partitions: [] });
+    const windows = await short.windows('idx', ...everything);
+    expect(windows.map((w) => [w.start, w.count])).toEqual([
+      [older, 3],
+      [T0, 1],
+    ]);
+    expect(await redis.zrange(keys.windowIndex('idx'), 0, -1)).toEqual([String(bucketOf(older))]);
+  });
+
+  it('drops index entries of expired archived buckets when it archives another, and readers write nothing', async () => {
+    const [b1, b2] = [T0 - 5 * BUCKET_MS, T0 - 4 * BUCKET_MS];
+    await apply(delta('prune', [{ reading: { ts: b1 }, offset: 0 }]));
+    await apply(delta('prune', [{ reading: { ts: b2 }, offset: 1 }]));
+    await redis.del(keys.windowBucket('prune', bucketOf(b1)));
+    expect((await store.windows('prune', ...everything)).map((w) => w.start)).toEqual([b2]);
     // The reader left the stale entry alone (it may run as a read-only user).
     expect(await redis.zcard(keys.windowIndex('prune'))).toBe(1);
-    await apply(delta('prune', [{ reading: { ts: T0 }, offset: 1 }]));
-    expect(await redis.zrange(keys.windowIndex('prune'), 0, -1)).toEqual([
-      String(Math.floor(T0 / BUCKET_MS) * BUCKET_MS),
-    ]);
+    await apply(delta('prune', [{ reading: { ts: T0 }, offset: 2 }]));
+    expect(await redis.zrange(keys.windowIndex('prune'), 0, -1)).toEqual([String(bucketOf(b2))]);
+  });
+
+  it('applies a device that asks for more keys than its first call declared exactly once, with the devices around it', async () => {
+    await apply(delta('late', [{ reading: { ts: T0 }, offset: 0 }]));
+    // Two buckets older than the current one: the first call declares only the older of the two.
+    const outcomes = await apply(
+      delta('before', [{ reading: {}, offset: 5 }]),
+      delta('late', [
+        { reading: { ts: T0 - 2 * BUCKET_MS }, offset: 1 },
+        { reading: { ts: T0 - BUCKET_MS }, offset: 2 },
+      ]),
+      delta('after', [{ reading: {}, offset: 6 }]),
+    );
+    expect(outcomes.map((o) => o.kind)).toEqual(['applied', 'applied', 'applied']);
+    expect((await store.device('late'))?.count).toBe(3);
+    expect((await store.windows('late', ...everything)).map((w) => w.count)).toEqual([1, 1, 1]);
   });
 
   it('loads its scripts again when Redis has lost them (NOSCRIPT) and applies the batch once', async () => {

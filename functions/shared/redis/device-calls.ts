@@ -1,0 +1,185 @@
+import calculateSlot from 'cluster-key-slot';
+import type { DeviceDelta, WindowDelta } from '../../domain/deltas';
+import type { DeviceState } from '../../domain/model';
+import { RedisError } from '../errors';
+import { BinaryFormatError, BinaryReader, BinaryWriter } from './binary';
+import { APPLY_DEVICES_LUA } from './device-script';
+import { ANSWER, type KeySpace } from './layout';
+import type { Pipeline, Queued } from './pipeline-executor';
+import { bucketsOf, parseDeviceState, writeDelta } from './state-codec';
+
+/** How the device script answered for one device (ANSWER in layout.ts). */
+export type DeviceOutcome =
+  | { readonly kind: 'applied' | 'duplicate'; readonly state: DeviceState }
+  | { readonly kind: 'partial'; readonly watermarks: ReadonlyMap<string, number> }
+  /** The device's stored values cannot be read: nothing of it was written. */
+  | { readonly kind: 'unreadable'; readonly error: string };
+
+/** An answer the store handles itself: send the device again with these archived buckets declared. */
+export interface NeedsKeys {
+  readonly kind: 'needs-keys';
+  readonly starts: readonly number[];
+}
+
+export type DeviceAnswer = DeviceOutcome | NeedsKeys;
+
+// The CommonJS object, not an ES import: see schema-registry.ts (the ES namespace of a built-in costs a cold start).
+const { createHash } = process.getBuiltinModule('node:crypto');
+export const DEVICES_SHA = createHash('sha1').update(APPLY_DEVICES_LUA).digest('hex');
+
+/**
+ * Devices per script call. Calls are written one by one as they are built, so Redis works on one
+ * while the next is packed; fewer, larger calls cost less per device in ioredis and in the reply.
+ */
+const DEVICES_PER_CALL = 64;
+
+/** A device of a batch and the archived buckets its call declares. */
+export interface DeviceWork {
+  readonly delta: DeviceDelta;
+  /** The delta's windows by bucket, in ascending start. */
+  readonly buckets: Map<number, WindowDelta[]>;
+  readonly declared: readonly number[];
+}
+
+/**
+ * A device's first call declares every bucket of the delta but its newest, which goes into the
+ * device's current bucket unless the stored one is newer (the script then asks for it).
+ */
+export function firstWork(delta: DeviceDelta): DeviceWork {
+  const buckets = bucketsOf(delta.windows);
+  const declared = buckets.size > 1 ? [...buckets.keys()].slice(0, -1) : [];
+  return { delta, buckets, declared };
+}
+
+export interface DeviceCall {
+  /** Positions in the work list of the devices this call carries. */
+  readonly indices: number[];
+  readonly command: Queued;
+}
+
+/**
+ * The device script's calls for a list of work: on a cluster each call holds devices of one slot
+ * (they are spread over slots by their hash tags, so most calls hold one); on a standalone Redis, any.
+ */
+export class DeviceCalls {
+  /** Reused for every call's deltas; each call takes a copy of what it wrote. */
+  private readonly writer = new BinaryWriter();
+
+  constructor(
+    private readonly keys: KeySpace,
+    private readonly windowTtlMs: number,
+    private readonly expirySlackMs: number,
+    private readonly cluster: boolean,
+  ) {}
+
+  calls(work: readonly DeviceWork[], deliver: (states: DeviceState[]) => void): DeviceCall[] {
+    const groups: number[][] = [];
+    if (this.cluster) {
+      const bySlot = new Map<number, number[]>();
+      work.forEach(({ delta }, i) => {
+        const slot = calculateSlot(this.keys.device(delta.deviceId));
+        const group = bySlot.get(slot);
+        if (group === undefined) bySlot.set(slot, [i]);
+        else group.push(i);
+      });
+      for (const group of bySlot.values()) {
+        for (let at = 0; at < group.length; at += DEVICES_PER_CALL) {
+          groups.push(group.slice(at, at + DEVICES_PER_CALL));
+        }
+      }
+    } else {
+      for (let at = 0; at < work.length; at += DEVICES_PER_CALL) {
+        const group: number[] = [];
+        for (let i = at; i < Math.min(at + DEVICES_PER_CALL, work.length); i++) group.push(i);
+        groups.push(group);
+      }
+    }
+    return groups.map((indices) => ({
+      indices,
+      command: this.command(
+        indices.map((i) => work[i] as DeviceWork),
+        deliver,
+      ),
+    }));
+  }
+
+  private command(work: readonly DeviceWork[], deliver: (states: DeviceState[]) => void): Queued {
+    const add = (pipeline: Pipeline) => {
+      const keys: string[] = [];
+      const out = this.writer;
+      // Whatever an earlier call that threw midway left in the writer is not this call's.
+      out.reset();
+      for (const { delta, buckets, declared } of work) {
+        const id = delta.deviceId;
+        keys.push(this.keys.device(id));
+        if (declared.length > 0) {
+          keys.push(this.keys.windowIndex(id));
+          for (const start of declared) keys.push(this.keys.windowBucket(id, start));
+        }
+        writeDelta(out, delta, buckets, declared);
+      }
+      pipeline.callBuffer(
+        'evalsha',
+        DEVICES_SHA,
+        keys.length,
+        ...keys,
+        out.take(),
+        this.windowTtlMs,
+        work.length,
+        this.expirySlackMs,
+      );
+    };
+    const parse = (reply: unknown): DeviceAnswer[] => {
+      if (!Buffer.isBuffer(reply)) throw new RedisError('the device script answered with no data');
+      let answers: DeviceAnswer[];
+      try {
+        const reader = new BinaryReader(reply);
+        answers = work.map(({ delta }) => readAnswer(delta, reader));
+        if (!reader.done) throw new BinaryFormatError('more answers than devices');
+      } catch (cause) {
+        if (cause instanceof RedisError) throw cause;
+        throw new RedisError(`the device script answered unreadably: ${(cause as Error).message}`, { cause });
+      }
+      const states: DeviceState[] = [];
+      for (const answer of answers) {
+        if (answer.kind === 'applied' || answer.kind === 'duplicate') states.push(answer.state);
+      }
+      if (states.length > 0) deliver(states);
+      return answers;
+    };
+    return { key: this.keys.device((work[0] as DeviceWork).delta.deviceId), add, parse };
+  }
+}
+
+function readAnswer(delta: DeviceDelta, answer: BinaryReader): DeviceAnswer {
+  const code = answer.u8();
+  switch (code) {
+    case ANSWER.unreadable:
+      return { kind: 'unreadable', error: answer.string() };
+    case ANSWER.needsKeys: {
+      const starts: number[] = [];
+      for (let n = answer.u8(); n > 0; n--) starts.push(answer.f64());
+      return { kind: 'needs-keys', starts };
+    }
+    case ANSWER.partial: {
+      const segments = answer.u16();
+      if (segments !== delta.segments.length) {
+        throw new RedisError(
+          `device ${delta.deviceId}: ${segments} watermarks for ${delta.segments.length} segments`,
+        );
+      }
+      const watermarks = new Map<string, number>();
+      for (const segment of delta.segments) watermarks.set(segment.topicPartition, answer.f64());
+      return { kind: 'partial', watermarks };
+    }
+    case ANSWER.applied:
+    case ANSWER.duplicate: {
+      const length = answer.u32();
+      if (length === 0) throw new RedisError(`device ${delta.deviceId} has no aggregates after its update`);
+      const state = parseDeviceState(delta.deviceId, answer.slice(length)) as DeviceState;
+      return { kind: code === ANSWER.applied ? 'applied' : 'duplicate', state };
+    }
+    default:
+      throw new RedisError(`unexpected answer ${code} from the device script`);
+  }
+}

@@ -1,0 +1,350 @@
+import { LUA_LAYOUT, STATE_NUMBERS } from './layout';
+
+/**
+ * The device script: applies the deltas of several devices, each atomically and exactly once, in
+ * the layout of layout.ts. A call carries the devices of one cluster slot (or, on a standalone
+ * Redis, any devices), so it never crosses slots.
+ *
+ * Exactly once: a device's state keeps, per source topic-partition, the highest offset applied
+ * (its watermarks). A partition is read in order, so every offset at or below a watermark has
+ * been applied and every offset above it has not. A delta states the offset range it covers per
+ * topic-partition; the script applies it when the whole range lies above the watermark, skips it
+ * when the whole range lies at or below it, and otherwise answers PARTIAL with the watermarks,
+ * so that the caller recomputes the delta from the records above them.
+ *
+ * One device never sinks another: every stored value a device's update needs is read and checked
+ * before anything of that device is written, so a device whose values cannot be read answers
+ * UNREADABLE and is left as it was, while the devices around it are applied.
+ *
+ * Windows: a delta's newest bucket merges into the current bucket in the device key when it is
+ * that bucket, or replaces it when it is newer (the old current bucket is then archived under its
+ * own key, if it still has a live minute). Any other bucket of the delta is archived. A script may
+ * only touch keys its call declares, and which archived buckets a delta needs depends on the
+ * stored current bucket: when the call did not declare one, the device answers NEEDS_KEYS with
+ * the starts to declare, untouched, and the caller sends it again.
+ *
+ * ARGV[1]: the deltas (DELTA in layout.ts). ARGV[2]: window TTL in ms. ARGV[3]: the number of
+ * devices. ARGV[4]: the archived buckets' expiry slack in ms.
+ * Returns the answers (ANSWER in layout.ts), one after another.
+ * A refused first write (OOM under noeviction) fails the whole call before it has written anything.
+ */
+const DELTA_NUMBERS = STATE_NUMBERS.map(([name]) => `d_${name}`).join(', ');
+const MERGE_NUMBERS = STATE_NUMBERS.filter(([, rule]) => rule !== 'last')
+  .map(([name, rule]) =>
+    rule === 'sum'
+      ? `  d_${name} = d_${name} + c[I_${name}]`
+      : `  d_${name} = ${rule}(d_${name}, c[I_${name}])`,
+  )
+  .join('\n');
+const DELTA_HEAD_FORMAT = `>B${'d'.repeat(STATE_NUMBERS.length)}Hc0`;
+
+export const APPLY_DEVICES_LUA = `
+local A, ttl, devices, slack = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local up, pk, sub = struct.unpack, struct.pack, string.sub
+local min, max = math.min, math.max
+${LUA_LAYOUT}
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local keep = ttl + slack
+local EMPTY_MINUTES = string.rep('\\0', MINUTES_BYTES)
+local out, o = {}, 0
+local function answer(bytes)
+  o = o + 1
+  out[o] = bytes
+end
+
+-- Format 1 kept the last reading as MessagePack [ts, t, h, b, status, [lat, lon] or [], firmware].
+local function last_from_v1(packed)
+  local r = cmsgpack.unpack(packed)
+  local loc = r[6]
+  local has = type(loc) == 'table' and #loc == 2
+  local status = STATUS[r[5]]
+  if status == nil then error('last reading has status ' .. tostring(r[5])) end
+  return pk(LAST_READING, r[1], r[2], r[3], r[4], status, has and 1 or 0,
+    has and loc[1] or 0, has and loc[2] or 0, #r[7], r[7])
+end
+
+-- A stored device value: its state as a table (STATE_HEAD's fields), its watermarks, the length of
+-- the state, and the current bucket's start and minutes (nil for none). Raises on anything unreadable.
+local function decode_device(raw)
+  local version = string.byte(raw, 1)
+  if version ~= STATE_VERSION and version ~= ARCHIVED_ONLY and version ~= MESSAGEPACK_LAST then
+    error('format ' .. tostring(version) .. ' is not one this script reads')
+  end
+  local c = {up(STATE_HEAD, raw)}
+  local wm, q = {}, c[I_after]
+  for _ = 1, c[I_watermarks] do
+    local tp, offset
+    tp, offset, q = up(WATERMARK, raw, q)
+    wm[tp] = offset
+  end
+  local state_bytes, rest = q - 1, #raw - q + 1
+  local current_start, current
+  if version == STATE_VERSION and rest == CURRENT_BYTES then
+    current_start, current = up('>d', raw, q), sub(raw, q + 8)
+  elseif rest ~= 0 then
+    error(rest .. ' bytes after the watermarks')
+  end
+  if version == MESSAGEPACK_LAST then c[I_last] = last_from_v1(c[I_last]) end
+  return c, wm, state_bytes, current_start, current
+end
+
+-- APPLIED, DUPLICATE or PARTIAL for a delta's segments against the watermarks.
+local function decide(segments, wm)
+  local fresh, stale, S = 0, 0, #segments
+  for s = 1, S do
+    local w = wm[segments[s][1]] or -1
+    if w < segments[s][2] then fresh = fresh + 1 elseif w >= segments[s][3] then stale = stale + 1 end
+  end
+  if fresh < S and stale < S then return PARTIAL end
+  if S == 0 or stale == S then return DUPLICATE end
+  return APPLIED
+end
+
+-- The minutes m with the delta's minutes at position q of ARGV[1] merged in. A minute past its
+-- expiry is gone for readers: new readings start it afresh.
+local function merge_delta_minutes(m, q, M)
+  for _ = 1, M do
+    local minute, count, low, high, sum
+    minute, count, low, high, sum, q = up(MINUTE_DELTA, A, q)
+    if minute >= MINUTES then error('minute ' .. minute .. ' is outside its bucket') end
+    local at = minute * MINUTE_BYTES
+    local c, l, h, s, expires = up('>ddddd', m, at + 1)
+    if c > 0 and expires > now then count, low, high, sum = count + c, min(low, l), max(high, h), sum + s end
+    m = sub(m, 1, at) .. pk('>ddddd', count, low, high, sum, now + ttl) .. sub(m, at + MINUTE_BYTES + 1)
+  end
+  return m
+end
+
+-- The live minutes of 'from' merged into m, each keeping the later of the two expiries.
+local function merge_minutes(m, from)
+  for minute = 0, MINUTES - 1 do
+    local at = minute * MINUTE_BYTES
+    local count, low, high, sum, expires = up('>ddddd', from, at + 1)
+    if count > 0 and expires > now then
+      local c, l, h, s, e = up('>ddddd', m, at + 1)
+      if c > 0 and e > now then
+        count, low, high, sum, expires = count + c, min(low, l), max(high, h), sum + s, max(expires, e)
+      end
+      m = sub(m, 1, at) .. pk('>ddddd', count, low, high, sum, expires) .. sub(m, at + MINUTE_BYTES + 1)
+    end
+  end
+  return m
+end
+
+local function has_live_minute(m)
+  for minute = 0, MINUTES - 1 do
+    local count, _, _, _, expires = up('>ddddd', m, minute * MINUTE_BYTES + 1)
+    if count > 0 and expires > now then return true end
+  end
+  return false
+end
+
+local function encode_watermarks(wm)
+  local parts, W = {}, 0
+  for tp, offset in pairs(wm) do
+    W = W + 1
+    parts[W] = pk(WATERMARK, #tp, tp, offset)
+  end
+  return W, table.concat(parts)
+end
+
+-- Drops the index's oldest entry when its bucket has expired: a new archived bucket adds one entry,
+-- this takes one away, so the index stays about as small as its buckets.
+local function prune(index, bucket_key)
+  local base = string.match(bucket_key, '^(.*:)[^:]+$')
+  local oldest = redis.call('ZRANGE', index, 0, 0)[1]
+  if oldest and redis.call('EXISTS', base .. oldest) == 0 then redis.call('ZREM', index, oldest) end
+end
+
+-- Writes the archived buckets planned for a device: new ones whole, stored ones in place. The index
+-- outlives every bucket it lists: it expires when the latest refreshed one does.
+local function write_archived(index, plan)
+  local refreshed, created = nil, nil
+  for _, a in ipairs(plan) do
+    if not a.stored then
+      refreshed = now + keep
+      redis.call('SET', a.key, pk('>d', refreshed) .. a.minutes, 'PX', keep)
+      created = created or a.key
+    else
+      redis.call('SETRANGE', a.key, ARCHIVED_HEADER, a.minutes)
+      -- The key must outlive the minutes just updated: refresh it once it would not.
+      if a.index then
+        refreshed = now + keep
+        redis.call('SETRANGE', a.key, 0, pk('>d', refreshed))
+        redis.call('PEXPIREAT', a.key, refreshed)
+      end
+    end
+  end
+  if created then prune(index, created) end
+  if refreshed then redis.call('PEXPIREAT', index, refreshed) end
+end
+
+-- One device: the delta at position p of ARGV[1], its keys from KEYS[k + 1]. Answers, and returns
+-- where the next delta and the next device's keys start, or raises for a refused write.
+local function apply_device(p, k)
+  local S
+  S, p = up('>H', A, p)
+  local segments = {}
+  for s = 1, S do
+    local tp, low, high
+    tp, low, high, p = up('>Hc0dd', A, p)
+    segments[s] = {tp, low, high}
+  end
+  local _, ${DELTA_NUMBERS}, d_last
+  _, ${DELTA_NUMBERS}, d_last, p = up('${DELTA_HEAD_FORMAT}', A, p)
+  local N
+  N, p = up('>H', A, p)
+  local starts, at, counts = {}, {}, {}
+  for n = 1, N do
+    starts[n], counts[n], p = up('>dB', A, p)
+    at[n] = p
+    p = p + counts[n] * MINUTE_DELTA_BYTES
+  end
+  local K
+  K, p = up('>B', A, p)
+  local key_of = {}
+  for j = 1, K do
+    local start
+    start, p = up('>d', A, p)
+    key_of[start] = k + 2 + j
+  end
+  if p > #A + 1 then error('the deltas are truncated') end
+  local device_key, index = KEYS[k + 1], KEYS[k + 2]
+  local next_k = k + 1 + (K > 0 and K + 1 or 0)
+
+  -- One read for the device and every archived bucket declared.
+  local got = redis.call('MGET', device_key, unpack(KEYS, k + 3, k + 2 + K))
+  local raw = got[1]
+  local ok, c, wm, state_bytes, current_start, current = true, nil, {}, 0, nil, nil
+  if raw then
+    ok, c, wm, state_bytes, current_start, current = pcall(decode_device, raw)
+  elseif redis.call('EXISTS', device_key) == 1 then
+    -- MGET answers nil for a key of another type too: only then is the key looked at again.
+    return p, next_k, 'device state ' .. device_key .. ' is not a string'
+  end
+  if not ok then return p, next_k, 'device state ' .. device_key .. ' is unreadable: ' .. tostring(c) end
+
+  local code = decide(segments, wm)
+  if code == APPLIED and d_count == 0 then code = DUPLICATE end
+  if code == PARTIAL then
+    answer(pk('>BH', PARTIAL, S))
+    for s = 1, S do answer(pk('>d', wm[segments[s][1]] or -1)) end
+    return p, next_k
+  elseif code == DUPLICATE then
+    answer(pk('>BI4', DUPLICATE, state_bytes))
+    if raw then answer(sub(raw, 1, state_bytes)) end
+    return p, next_k
+  end
+
+  -- Where each bucket goes: the newest into the current bucket unless that one is newer still.
+  local newest = starts[N]
+  local embed = newest ~= nil and (current_start == nil or newest >= current_start)
+  local rotate = embed and current_start ~= nil and newest > current_start and has_live_minute(current)
+  -- A state without a current bucket (format 2) may have the newest bucket archived: it moves in.
+  local absorb = embed and raw and current_start == nil
+  local wanted, missing = {}, {}
+  for n = 1, N do
+    if not (embed and n == N) then wanted[#wanted + 1] = starts[n] end
+  end
+  if rotate then wanted[#wanted + 1] = current_start end
+  if absorb then wanted[#wanted + 1] = newest end
+  for _, start in ipairs(wanted) do
+    if not key_of[start] then missing[#missing + 1] = start end
+  end
+  if #missing > 0 then
+    answer(pk('>BB', NEEDS_KEYS, #missing))
+    for _, start in ipairs(missing) do answer(pk('>d', start)) end
+    return p, next_k
+  end
+
+  -- Every archived bucket involved, read and checked before anything is written.
+  local stored = {}
+  for start, key_at in pairs(key_of) do
+    local w = got[key_at - k - 1]
+    if not w and redis.call('EXISTS', KEYS[key_at]) == 1 then
+      return p, next_k, 'window bucket ' .. KEYS[key_at] .. ' is not a string'
+    end
+    if w and #w ~= ARCHIVED_BYTES then
+      return p, next_k, 'window bucket ' .. KEYS[key_at] .. ' has ' .. #w .. ' bytes, not ' .. ARCHIVED_BYTES
+    end
+    stored[start] = w or false
+  end
+  local plan, by_start = {}, {}
+  local function archive(start)
+    local a = by_start[start]
+    if a then return a end
+    local w = stored[start]
+    a = {key = KEYS[key_of[start]], start = start, stored = w,
+      minutes = w and sub(w, ARCHIVED_HEADER + 1) or EMPTY_MINUTES,
+      -- The index is told of a new bucket, and of one whose expiry is refreshed, so an entry lost
+      -- from the index comes back within the expiry slack.
+      index = not w or up('>d', w, 1) < now + ttl}
+    plan[#plan + 1], by_start[start] = a, a
+    return a
+  end
+  for n = 1, N do
+    if not (embed and n == N) then
+      local a = archive(starts[n])
+      a.minutes = merge_delta_minutes(a.minutes, at[n], counts[n])
+    end
+  end
+  if rotate then
+    local a = archive(current_start)
+    a.minutes = merge_minutes(a.minutes, current)
+  end
+  local absorbed = absorb and stored[newest]
+  if embed then
+    local base = (current_start == newest and current) or EMPTY_MINUTES
+    if absorbed then base = merge_minutes(base, sub(absorbed, ARCHIVED_HEADER + 1)) end
+    current_start, current = newest, merge_delta_minutes(base, at[N], counts[N])
+  end
+
+  -- The index first: the one write that can meet a key of the wrong type, before any other write.
+  local touches_index = absorbed
+  for _, a in ipairs(plan) do touches_index = touches_index or a.index end
+  if touches_index then
+    local answered = absorbed and redis.pcall('ZREM', index, newest) or 0
+    for _, a in ipairs(plan) do
+      if type(answered) == 'table' then break end
+      if a.index then answered = redis.pcall('ZADD', index, a.start, a.start) end
+    end
+    if type(answered) == 'table' then
+      if string.find(tostring(answered.err), '^OOM') then error(answered) end
+      return p, next_k, 'window index ' .. index .. ': ' .. tostring(answered.err)
+    end
+  end
+
+  if c then
+${MERGE_NUMBERS}
+    if d_lastTs < c[I_lastTs] or (d_lastTs == c[I_lastTs] and d_lastOffset <= c[I_lastOffset]) then
+      d_lastTs, d_lastOffset, d_last = c[I_lastTs], c[I_lastOffset], c[I_last]
+    end
+  end
+  for s = 1, S do wm[segments[s][1]] = segments[s][3] end
+  local W, marks = encode_watermarks(wm)
+  local state = pk(STATE_HEAD, STATE_VERSION, ${DELTA_NUMBERS}, #d_last, d_last, W) .. marks
+  local tail = current_start and (pk('>d', current_start) .. current) or ''
+  redis.call('SET', device_key, state .. tail)
+  if absorbed then redis.call('DEL', KEYS[key_of[newest]]) end
+  write_archived(index, plan)
+  answer(pk('>BI4', APPLIED, #state))
+  answer(state)
+  return p, next_k
+end
+
+local p, k = 1, 0
+for _ = 1, devices do
+  local ok, next_p, next_k, why = pcall(apply_device, p, k)
+  if not ok then
+    -- A refused write (OOM) or a malformed call: the whole call fails, as Redis reports it.
+    return redis.error_reply(type(next_p) == 'table' and tostring(next_p.err) or tostring(next_p))
+  end
+  if why then
+    why = string.sub(why, 1, 1000)
+    answer(pk('>BHc0', UNREADABLE, #why, why))
+  end
+  p, k = next_p, next_k
+end
+return table.concat(out)
+`;
