@@ -5,13 +5,7 @@ import { QUARANTINE_REASONS } from '../../domain/telemetry';
 import { RedisError } from '../errors';
 import { RedisAnalyticsReader } from './analytics-reader';
 import { isCluster, type RedisClient } from './clients';
-import {
-  type DeviceAnswer,
-  DeviceCalls,
-  type DeviceOutcome,
-  type DeviceWork,
-  firstWork,
-} from './device-calls';
+import { type DeviceAnswer, DeviceCalls, type DeviceOutcome, type DeviceWork } from './device-calls';
 import { APPLY_DEVICES_LUA } from './device-script';
 import { expirySlackMs } from './layout';
 import { PipelineExecutor, type Queued, runRedis, ScriptsMissing } from './pipeline-executor';
@@ -140,7 +134,7 @@ export class RedisAnalyticsStore extends RedisAnalyticsReader implements Analyti
       for (const state of fresh) delivered.add(state.deviceId);
       if (fresh.length > 0) onStates(fresh);
     };
-    let work = plan.devices.map(firstWork);
+    let work = plan.devices.map((delta) => this.deviceCalls.firstWork(delta));
     let positions = plan.devices.map((_, i) => i);
     const calls = this.deviceCalls.calls(work, deliver);
     const commands: Queued[] = calls.map((call) => call.command);

@@ -42,14 +42,10 @@ export interface DeviceWork {
 }
 
 /**
- * A device's first call declares every bucket of the delta but its newest, which goes into the
- * device's current bucket unless the stored one is newer (the script then asks for it).
+ * Current buckets remembered per container, at most this many devices: a hint costs about 100 bytes,
+ * and a fleet larger than this pays a second call at each rotation for the devices it forgot.
  */
-export function firstWork(delta: DeviceDelta): DeviceWork {
-  const buckets = bucketsOf(delta.windows);
-  const declared = buckets.size > 1 ? [...buckets.keys()].slice(0, -1) : [];
-  return { delta, buckets, declared };
-}
+const MAX_HINTS = 200_000;
 
 export interface DeviceCall {
   /** Positions in the work list of the devices this call carries. */
@@ -64,6 +60,12 @@ export interface DeviceCall {
 export class DeviceCalls {
   /** Reused for every call's deltas; each call takes a copy of what it wrote. */
   private readonly writer = new BinaryWriter();
+  /**
+   * The start of each device's current bucket as its last answer reported it: a hint (another
+   * writer may have moved it since, and the script then asks for what it needs), so that the call
+   * in which a device's bucket rotates declares the bucket it archives.
+   */
+  private readonly currentBuckets = new Map<string, number>();
 
   constructor(
     private readonly keys: KeySpace,
@@ -71,6 +73,31 @@ export class DeviceCalls {
     private readonly expirySlackMs: number,
     private readonly cluster: boolean,
   ) {}
+
+  /**
+   * A device's first call declares every bucket of the delta but its newest, which goes into the
+   * device's current bucket unless the stored one is newer; and, when the newest is newer than the
+   * current bucket the device last reported, that one, which the script archives.
+   */
+  firstWork(delta: DeviceDelta): DeviceWork {
+    const buckets = bucketsOf(delta.windows);
+    const declared = buckets.size > 1 ? [...buckets.keys()].slice(0, -1) : [];
+    const current = this.currentBuckets.get(delta.deviceId);
+    const newest = [...buckets.keys()].at(-1);
+    if (current !== undefined && newest !== undefined && current < newest && !declared.includes(current)) {
+      declared.push(current);
+    }
+    return { delta, buckets, declared };
+  }
+
+  private readonly remember = (deviceId: string, currentBucket: number): void => {
+    const hints = this.currentBuckets;
+    if (currentBucket < 0) hints.delete(deviceId);
+    else {
+      if (hints.size >= MAX_HINTS && !hints.has(deviceId)) hints.clear();
+      hints.set(deviceId, currentBucket);
+    }
+  };
 
   calls(work: readonly DeviceWork[], deliver: (states: DeviceState[]) => void): DeviceCall[] {
     const groups: number[][] = [];
@@ -134,7 +161,7 @@ export class DeviceCalls {
       let answers: DeviceAnswer[];
       try {
         const reader = new BinaryReader(reply);
-        answers = work.map(({ delta }) => readAnswer(delta, reader));
+        answers = work.map(({ delta }) => readAnswer(delta, reader, this.remember));
         if (!reader.done) throw new BinaryFormatError('more answers than devices');
       } catch (cause) {
         if (cause instanceof RedisError) throw cause;
@@ -151,7 +178,12 @@ export class DeviceCalls {
   }
 }
 
-function readAnswer(delta: DeviceDelta, answer: BinaryReader): DeviceAnswer {
+/** One device's answer; `remember` learns where an applied or duplicate device's current bucket starts (-1 for none). */
+function readAnswer(
+  delta: DeviceDelta,
+  answer: BinaryReader,
+  remember: (deviceId: string, currentBucket: number) => void,
+): DeviceAnswer {
   const code = answer.u8();
   switch (code) {
     case ANSWER.unreadable:
@@ -177,6 +209,7 @@ function readAnswer(delta: DeviceDelta, answer: BinaryReader): DeviceAnswer {
       const length = answer.u32();
       if (length === 0) throw new RedisError(`device ${delta.deviceId} has no aggregates after its update`);
       const state = parseDeviceState(delta.deviceId, answer.slice(length)) as DeviceState;
+      remember(delta.deviceId, answer.f64());
       return { kind: code === ANSWER.applied ? 'applied' : 'duplicate', state };
     }
     default:

@@ -89,12 +89,18 @@ local function decode_device(raw)
   return c, wm, state_bytes, current_start, current
 end
 
--- APPLIED, DUPLICATE or PARTIAL for a delta's segments against the watermarks.
-local function decide(segments, wm)
-  local fresh, stale, S = 0, 0, #segments
+-- A delta's segments and buckets, read into these arrays (reused from device to device: no table
+-- per device on the common path).
+local seg_tp, seg_low, seg_high = {}, {}, {}
+local starts, at, counts = {}, {}, {}
+local NONE = {}
+
+-- APPLIED, DUPLICATE or PARTIAL for a delta's S segments against the watermarks.
+local function decide(S, wm)
+  local fresh, stale = 0, 0
   for s = 1, S do
-    local w = wm[segments[s][1]] or -1
-    if w < segments[s][2] then fresh = fresh + 1 elseif w >= segments[s][3] then stale = stale + 1 end
+    local w = wm[seg_tp[s]] or -1
+    if w < seg_low[s] then fresh = fresh + 1 elseif w >= seg_high[s] then stale = stale + 1 end
   end
   if fresh < S and stale < S then return PARTIAL end
   if S == 0 or stale == S then return DUPLICATE end
@@ -180,93 +186,34 @@ local function write_archived(index, plan)
   if refreshed then redis.call('PEXPIREAT', index, refreshed) end
 end
 
--- One device: the delta at position p of ARGV[1], its keys from KEYS[k + 1]. Answers, and returns
--- where the next delta and the next device's keys start, or raises for a refused write.
-local function apply_device(p, k)
-  local S
-  S, p = up('>H', A, p)
-  local segments = {}
-  for s = 1, S do
-    local tp, low, high
-    tp, low, high, p = up('>Hc0dd', A, p)
-    segments[s] = {tp, low, high}
+-- The archived buckets an update involves, read and checked, with the minutes each gets: every
+-- bucket of the delta but the one that goes into the current bucket, the current bucket when a newer
+-- one replaces it, and (absorb) the archived copy of the newest bucket of a state without a current
+-- bucket. Returns the plan and the absorbed value; or the starts whose keys the call did not declare;
+-- or why a stored bucket cannot be read.
+local function plan_archived(N, embed, rotate, absorb, newest, current_start, current, key_of, got, k)
+  local missing = nil
+  local function need(start)
+    if not key_of[start] then
+      missing = missing or {}
+      missing[#missing + 1] = start
+    end
   end
-  local _, ${DELTA_NUMBERS}, d_last
-  _, ${DELTA_NUMBERS}, d_last, p = up('${DELTA_HEAD_FORMAT}', A, p)
-  local N
-  N, p = up('>H', A, p)
-  local starts, at, counts = {}, {}, {}
   for n = 1, N do
-    starts[n], counts[n], p = up('>dB', A, p)
-    at[n] = p
-    p = p + counts[n] * MINUTE_DELTA_BYTES
+    if not (embed and n == N) then need(starts[n]) end
   end
-  local K
-  K, p = up('>B', A, p)
-  local key_of = {}
-  for j = 1, K do
-    local start
-    start, p = up('>d', A, p)
-    key_of[start] = k + 2 + j
-  end
-  if p > #A + 1 then error('the deltas are truncated') end
-  local device_key, index = KEYS[k + 1], KEYS[k + 2]
-  local next_k = k + 1 + (K > 0 and K + 1 or 0)
+  if rotate then need(current_start) end
+  if absorb then need(newest) end
+  if missing then return nil, nil, missing end
 
-  -- One read for the device and every archived bucket declared.
-  local got = redis.call('MGET', device_key, unpack(KEYS, k + 3, k + 2 + K))
-  local raw = got[1]
-  local ok, c, wm, state_bytes, current_start, current = true, nil, {}, 0, nil, nil
-  if raw then
-    ok, c, wm, state_bytes, current_start, current = pcall(decode_device, raw)
-  elseif redis.call('EXISTS', device_key) == 1 then
-    -- MGET answers nil for a key of another type too: only then is the key looked at again.
-    return p, next_k, 'device state ' .. device_key .. ' is not a string'
-  end
-  if not ok then return p, next_k, 'device state ' .. device_key .. ' is unreadable: ' .. tostring(c) end
-
-  local code = decide(segments, wm)
-  if code == APPLIED and d_count == 0 then code = DUPLICATE end
-  if code == PARTIAL then
-    answer(pk('>BH', PARTIAL, S))
-    for s = 1, S do answer(pk('>d', wm[segments[s][1]] or -1)) end
-    return p, next_k
-  elseif code == DUPLICATE then
-    answer(pk('>BI4', DUPLICATE, state_bytes))
-    if raw then answer(sub(raw, 1, state_bytes)) end
-    return p, next_k
-  end
-
-  -- Where each bucket goes: the newest into the current bucket unless that one is newer still.
-  local newest = starts[N]
-  local embed = newest ~= nil and (current_start == nil or newest >= current_start)
-  local rotate = embed and current_start ~= nil and newest > current_start and has_live_minute(current)
-  -- A state without a current bucket (format 2) may have the newest bucket archived: it moves in.
-  local absorb = embed and raw and current_start == nil
-  local wanted, missing = {}, {}
-  for n = 1, N do
-    if not (embed and n == N) then wanted[#wanted + 1] = starts[n] end
-  end
-  if rotate then wanted[#wanted + 1] = current_start end
-  if absorb then wanted[#wanted + 1] = newest end
-  for _, start in ipairs(wanted) do
-    if not key_of[start] then missing[#missing + 1] = start end
-  end
-  if #missing > 0 then
-    answer(pk('>BB', NEEDS_KEYS, #missing))
-    for _, start in ipairs(missing) do answer(pk('>d', start)) end
-    return p, next_k
-  end
-
-  -- Every archived bucket involved, read and checked before anything is written.
   local stored = {}
   for start, key_at in pairs(key_of) do
     local w = got[key_at - k - 1]
     if not w and redis.call('EXISTS', KEYS[key_at]) == 1 then
-      return p, next_k, 'window bucket ' .. KEYS[key_at] .. ' is not a string'
+      return nil, nil, nil, 'window bucket ' .. KEYS[key_at] .. ' is not a string'
     end
     if w and #w ~= ARCHIVED_BYTES then
-      return p, next_k, 'window bucket ' .. KEYS[key_at] .. ' has ' .. #w .. ' bytes, not ' .. ARCHIVED_BYTES
+      return nil, nil, nil, 'window bucket ' .. KEYS[key_at] .. ' has ' .. #w .. ' bytes, not ' .. ARCHIVED_BYTES
     end
     stored[start] = w or false
   end
@@ -293,7 +240,84 @@ local function apply_device(p, k)
     local a = archive(current_start)
     a.minutes = merge_minutes(a.minutes, current)
   end
-  local absorbed = absorb and stored[newest]
+  return plan, absorb and stored[newest]
+end
+
+-- One device: the delta at position p of ARGV[1], its keys from KEYS[k + 1]. Answers, and returns
+-- where the next delta and the next device's keys start, and why the device is unreadable if it is.
+local function apply_device(p, k)
+  local S
+  S, p = up('>H', A, p)
+  for s = 1, S do
+    seg_tp[s], seg_low[s], seg_high[s], p = up('>Hc0dd', A, p)
+  end
+  local _, ${DELTA_NUMBERS}, d_last
+  _, ${DELTA_NUMBERS}, d_last, p = up('${DELTA_HEAD_FORMAT}', A, p)
+  local N
+  N, p = up('>H', A, p)
+  for n = 1, N do
+    starts[n], counts[n], p = up('>dB', A, p)
+    at[n] = p
+    p = p + counts[n] * MINUTE_DELTA_BYTES
+  end
+  local K
+  K, p = up('>B', A, p)
+  local key_of = NONE
+  if K > 0 then
+    key_of = {}
+    for j = 1, K do
+      local start
+      start, p = up('>d', A, p)
+      key_of[start] = k + 2 + j
+    end
+  end
+  if p > #A + 1 then error('the deltas are truncated') end
+  local device_key, index = KEYS[k + 1], KEYS[k + 2]
+  local next_k = k + 1 + (K > 0 and K + 1 or 0)
+
+  -- One read for the device and every archived bucket declared.
+  local got = redis.call('MGET', device_key, unpack(KEYS, k + 3, k + 2 + K))
+  local raw = got[1]
+  local ok, c, wm, state_bytes, current_start, current = true, nil, NONE, 0, nil, nil
+  if raw then
+    ok, c, wm, state_bytes, current_start, current = pcall(decode_device, raw)
+  elseif redis.call('EXISTS', device_key) == 1 then
+    -- MGET answers nil for a key of another type too: only then is the key looked at again.
+    return p, next_k, 'device state ' .. device_key .. ' is not a string'
+  end
+  if not ok then return p, next_k, 'device state ' .. device_key .. ' is unreadable: ' .. tostring(c) end
+
+  local code = decide(S, wm)
+  if code == APPLIED and d_count == 0 then code = DUPLICATE end
+  if code == PARTIAL then
+    answer(pk('>BH', PARTIAL, S))
+    for s = 1, S do answer(pk('>d', wm[seg_tp[s]] or -1)) end
+    return p, next_k
+  elseif code == DUPLICATE then
+    answer(pk('>BI4', DUPLICATE, state_bytes))
+    if raw then answer(sub(raw, 1, state_bytes)) end
+    answer(pk('>d', current_start or -1))
+    return p, next_k
+  end
+
+  if N == 0 then error('a delta of ' .. d_count .. ' readings has no windows') end
+  -- Where each bucket goes: the newest into the current bucket unless that one is newer still.
+  local newest = starts[N]
+  local embed = current_start == nil or newest >= current_start
+  local rotate = embed and current_start ~= nil and newest > current_start and has_live_minute(current)
+  -- A state without a current bucket (format 2) may have the newest bucket archived: it moves in.
+  local absorb = embed and raw ~= nil and raw ~= false and current_start == nil
+  local plan, absorbed = NONE, false
+  if N > 1 or not embed or rotate or absorb then
+    local missing, why
+    plan, absorbed, missing, why = plan_archived(N, embed, rotate, absorb, newest, current_start, current, key_of, got, k)
+    if why then return p, next_k, why end
+    if missing then
+      answer(pk('>BB', NEEDS_KEYS, #missing))
+      for _, start in ipairs(missing) do answer(pk('>d', start)) end
+      return p, next_k
+    end
+  end
   if embed then
     local base = (current_start == newest and current) or EMPTY_MINUTES
     if absorbed then base = merge_minutes(base, sub(absorbed, ARCHIVED_HEADER + 1)) end
@@ -321,15 +345,16 @@ ${MERGE_NUMBERS}
       d_lastTs, d_lastOffset, d_last = c[I_lastTs], c[I_lastOffset], c[I_last]
     end
   end
-  for s = 1, S do wm[segments[s][1]] = segments[s][3] end
+  if wm == NONE then wm = {} end
+  for s = 1, S do wm[seg_tp[s]] = seg_high[s] end
   local W, marks = encode_watermarks(wm)
   local state = pk(STATE_HEAD, STATE_VERSION, ${DELTA_NUMBERS}, #d_last, d_last, W) .. marks
-  local tail = current_start and (pk('>d', current_start) .. current) or ''
-  redis.call('SET', device_key, state .. tail)
+  redis.call('SET', device_key, state .. pk('>d', current_start) .. current)
   if absorbed then redis.call('DEL', KEYS[key_of[newest]]) end
-  write_archived(index, plan)
+  if plan ~= NONE then write_archived(index, plan) end
   answer(pk('>BI4', APPLIED, #state))
   answer(state)
+  answer(pk('>d', current_start))
   return p, next_k
 end
 

@@ -132,9 +132,9 @@ export const MINUTE_DELTA_BYTES = 1 + 4 * 8;
 
 /** The device script's answer per device: a code (u8), then what it carries. */
 export const ANSWER = {
-  /** u32 length + the state as stored now. */
+  /** u32 length + the state as stored now, then d the start of its current bucket (-1 for none). */
   applied: 0,
-  /** u32 length + the state (length 0 for none): every segment was applied before. */
+  /** As applied (length 0 for no state): every segment was applied before. */
   duplicate: 1,
   /** u16 S + the watermark (d, -1 for none) of each segment: recompute above them. */
   partial: 2,

@@ -338,6 +338,28 @@ describe('the device script', () => {
     expect((await store.windows('late', ...everything)).map((w) => w.count)).toEqual([1, 1, 1]);
   });
 
+  it('declares the bucket a rotation archives from what the device last reported, so a warm store rotates in one call', async () => {
+    const evalCalls = async () =>
+      Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    await apply(delta('warm', [{ reading: { ts: T0 - BUCKET_MS }, offset: 0 }]));
+    let before = await evalCalls();
+    await apply(delta('warm', [{ reading: { ts: T0 }, offset: 1 }]));
+    expect(await evalCalls()).toBe(before + 1);
+    // A store that has not seen the device (a new container) learns the bucket from the script's answer.
+    const cold = new RedisAnalyticsStore(redis, { keyPrefix: 'surge', windowTtlSeconds: 3600 });
+    before = await evalCalls();
+    await cold.apply({
+      devices: [delta('warm', [{ reading: { ts: T0 + BUCKET_MS }, offset: 2 }])],
+      partitions: [],
+    });
+    expect(await evalCalls()).toBe(before + 2);
+    expect((await store.windows('warm', ...everything)).map((w) => w.start)).toEqual([
+      T0 - BUCKET_MS,
+      T0,
+      T0 + BUCKET_MS,
+    ]);
+  });
+
   it('loads its scripts again when Redis has lost them (NOSCRIPT) and applies the batch once', async () => {
     await apply(delta('noscript', [{ reading: {}, offset: 0 }]));
     await redis.script('FLUSH');
