@@ -82,6 +82,8 @@ interface Results {
     /** On the Node.js major of the Lambda runtime (bench/runtime-node.ts), or why it could not run. */
     coldLambdaRuntime: ColdSummary | { unavailable: string };
   };
+  /** The fleet case: as many devices as records, one reading per device per batch. */
+  fleet?: Rate & { records: number; devices: number };
   naive?: Rate & { records: number };
   peer?: Rate & { records: number; note: string };
   floor?: Rate & { records: number };
@@ -91,6 +93,8 @@ interface Results {
     devices: number;
     storeRoundTrips: number;
     commands: number;
+    /** Commands per device of the batch, the scripts' inner commands included. */
+    commandsPerDevice: number;
     calls: Record<string, number>;
   }[];
   sweep?: (Rate & { batchSize: number; devices: number })[];
@@ -171,6 +175,18 @@ async function main(): Promise<void> {
       coldLambdaRuntime: onRuntime ?? ('unavailable' in runtimeNode ? runtimeNode : onMachine),
     };
 
+    // 1b. The fleet case: 10,000 records from 10,000 devices, a reading per device per batch, where
+    // the per-device cost (Redis commands, script work, a summary each) dominates.
+    log('1b. analytics handler, 10,000 records / 10,000 devices');
+    const fleetFactory = new BatchFactory(registry, 10_000, 10_000);
+    const fleetMs = await measure(
+      ITERATIONS,
+      WARMUP,
+      (event: MSKEvent) => handler(event, context).then(() => undefined),
+      deliveries(Array.from({ length: ITERATIONS + WARMUP }, () => fleetFactory.event(10_000))),
+    );
+    results.fleet = { records: 10_000, devices: 10_000, recordsPerSecond: throughput(fleetMs, 10_000) };
+
     // 2. The naive reference on the same records, as JSON.
     log('2. naive reference');
     const naive = naiveHandler(client, producer);
@@ -240,8 +256,13 @@ async function main(): Promise<void> {
     log('6. Redis commands and round trips per batch');
     const processor = await container.processor();
     const perBatch: NonNullable<Results['redis']> = [];
-    for (const size of [100, 1_000, 10_000]) {
-      const f = new BatchFactory(registry, 1_000, 7 + size);
+    for (const [size, deviceCount] of [
+      [100, 1_000],
+      [1_000, 1_000],
+      [10_000, 1_000],
+      [10_000, 10_000],
+    ] as const) {
+      const f = new BatchFactory(registry, deviceCount, 7 + size + deviceCount);
       await processor(parseMskEvent(f.event(size)));
       await client.config('RESETSTAT');
       const outcome = await processor(parseMskEvent(f.event(size)));
@@ -257,6 +278,7 @@ async function main(): Promise<void> {
         devices: outcome.devices,
         storeRoundTrips: outcome.storeCalls,
         commands: total,
+        commandsPerDevice: Number((total / outcome.devices).toFixed(2)),
         calls,
       });
     }
@@ -354,6 +376,7 @@ async function main(): Promise<void> {
 
   const r = {
     handler: required(results.handler, 'handler result'),
+    fleet: required(results.fleet, 'fleet result'),
     naive: required(results.naive, 'naive result'),
     peer: required(results.peer, 'peer result'),
     floor: required(results.floor, 'floor result'),
@@ -397,6 +420,10 @@ async function main(): Promise<void> {
       `${fmt(h)} records/s (min ${fmt(r.handler.recordsPerSecond.min)}, max ${fmt(r.handler.recordsPerSecond.max)})`,
     ],
     [
+      '1b. handler, 10,000 records / 10,000 devices',
+      `${fmt(r.fleet.recordsPerSecond.median)} records/s (min ${fmt(r.fleet.recordsPerSecond.min)}, max ${fmt(r.fleet.recordsPerSecond.max)})`,
+    ],
+    [
       `   cold invocation on ${r.handler.cold.node} (import + first batch)`,
       `${fmt(r.handler.cold.medianColdMs)} ms (import ${fmt(r.handler.cold.medianImportMs)} ms), bundle ${fmt(r.handler.bundleBytes / 1024)} KiB`,
     ],
@@ -422,8 +449,8 @@ async function main(): Promise<void> {
     ...r.redis.map(
       (x) =>
         [
-          `6. Redis, batch ${fmt(x.batchSize)} (${x.devices} devices)`,
-          `${fmt(x.commands)} commands, ${x.storeRoundTrips} store round trip(s)`,
+          `6. Redis, batch ${fmt(x.batchSize)} (${fmt(x.devices)} devices)`,
+          `${fmt(x.commands)} commands (${x.commandsPerDevice} per device), ${x.storeRoundTrips} store round trip(s)`,
         ] as [string, string],
     ),
     ...sweep.map(

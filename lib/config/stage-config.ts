@@ -5,6 +5,13 @@ import {
   type KafkaCompression,
   type KafkaRetrySettings,
 } from '../../functions/shared/config';
+import {
+  initialSemiSpaceLimit,
+  LIMITS,
+  semiSpaceLimit,
+  type WholeNumberLimit,
+  wholeNumberProblem,
+} from './limits';
 
 /**
  * Everything that differs between stages, typed and validated in one place. The CDK app and the
@@ -370,11 +377,12 @@ function check(problems: string[], ok: boolean, message: string): void {
 }
 
 function integer(problems: string[], path: string, value: unknown, min: number, max: number): void {
-  check(
-    problems,
-    typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max,
-    `${path} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`,
-  );
+  within(problems, path, value, { min, max });
+}
+
+function within(problems: string[], path: string, value: unknown, limit: WholeNumberLimit): void {
+  const problem = wholeNumberProblem(path, value, limit);
+  if (problem !== undefined) problems.push(problem);
 }
 
 function oneOf(problems: string[], path: string, value: unknown, allowed: readonly unknown[]): void {
@@ -402,9 +410,9 @@ export function validateStageConfig(config: StageConfig): string[] {
     /^kafka\.[a-z0-9]+\.[a-z0-9]+$/.test(kafka.brokerInstanceType),
     `kafka.brokerInstanceType is not an MSK instance type: "${kafka.brokerInstanceType}"`,
   );
-  integer(p, 'kafka.brokersPerAz', kafka.brokersPerAz, 1, 10);
-  integer(p, 'kafka.volumeSizeGiB', kafka.volumeSizeGiB, 1, 16_384);
-  integer(p, 'kafka.partitions', kafka.partitions, 1, 1_000);
+  within(p, 'kafka.brokersPerAz', kafka.brokersPerAz, LIMITS.brokersPerAz);
+  within(p, 'kafka.volumeSizeGiB', kafka.volumeSizeGiB, LIMITS.volumeSizeGiB);
+  within(p, 'kafka.partitions', kafka.partitions, LIMITS.topicPartitions);
   integer(p, 'kafka.replicationFactor', kafka.replicationFactor, 1, 3);
   integer(p, 'kafka.minInsyncReplicas', kafka.minInsyncReplicas, 1, 3);
   integer(p, 'kafka.retentionHours', kafka.retentionHours, 1, 8_760);
@@ -429,7 +437,7 @@ export function validateStageConfig(config: StageConfig): string[] {
     /^cache\.[a-z0-9]+\.[a-z0-9]+$/.test(cache.nodeType),
     `cache.nodeType is not an ElastiCache node type: "${cache.nodeType}"`,
   );
-  integer(p, 'cache.replicasPerShard', cache.replicasPerShard, 0, 5);
+  within(p, 'cache.replicasPerShard', cache.replicasPerShard, LIMITS.cacheReplicas);
   check(
     p,
     /^\d+\.\d+$/.test(cache.engineVersion),
@@ -497,7 +505,7 @@ export function validateStageConfig(config: StageConfig): string[] {
     check(p, cache.mode === 'provisioned', 'cache.mode serverless is not supported by LocalStack');
     check(p, cache.durability === 'off', 'cache.durability is not supported by LocalStack');
   }
-  integer(p, 'analytics.memoryMb', analytics.memoryMb, 128, 10_240);
+  within(p, 'analytics.memoryMb', analytics.memoryMb, LIMITS.functionMemoryMb);
   integer(p, 'analytics.timeoutSeconds', analytics.timeoutSeconds, 1, 900);
   if (analytics.reservedConcurrency !== null) {
     integer(p, 'analytics.reservedConcurrency', analytics.reservedConcurrency, 1, 1_000);
@@ -521,19 +529,18 @@ export function validateStageConfig(config: StageConfig): string[] {
   );
   integer(p, 'analytics.windowTtlSeconds', analytics.windowTtlSeconds, 60, 366 * 86_400);
   oneOf(p, 'analytics.kafkaCompression', analytics.kafkaCompression, KAFKA_COMPRESSIONS);
-  integer(
+  within(p, 'analytics.semiSpaceMb', analytics.semiSpaceMb, semiSpaceLimit(analytics.memoryMb));
+  within(
     p,
-    'analytics.semiSpaceMb',
-    analytics.semiSpaceMb,
-    1,
-    Math.max(1, Math.floor(analytics.memoryMb / 8)),
+    'analytics.initialSemiSpaceMb',
+    analytics.initialSemiSpaceMb,
+    initialSemiSpaceLimit(analytics.semiSpaceMb),
   );
-  integer(p, 'analytics.initialSemiSpaceMb', analytics.initialSemiSpaceMb, 0, analytics.semiSpaceMb);
   oneOf(p, 'analytics.sourceMaps', analytics.sourceMaps, [true, false]);
   oneOf(p, 'simulator', config.simulator, [true, false]);
   integer(p, 'api.rateLimit', api.rateLimit, 1, 10_000);
   integer(p, 'api.burstLimit', api.burstLimit, 1, 5_000);
-  integer(p, 'api.memoryMb', api.memoryMb, 128, 10_240);
+  within(p, 'api.memoryMb', api.memoryMb, LIMITS.functionMemoryMb);
   integer(p, 'logRetentionDays', config.logRetentionDays, 1, 3_653);
   check(
     p,

@@ -7,6 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as msk from 'aws-cdk-lib/aws-msk';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { assertWithin, LIMITS } from '../config/limits';
 import { deployTimeLookup } from './framework-functions';
 import { generationOf, SharedValue } from './shared-value';
 
@@ -276,12 +277,8 @@ export class KafkaCluster extends KafkaClusterBase {
     const brokersPerAz = props.brokersPerAz ?? 1;
     const volumeSizeGiB = props.volumeSizeGiB ?? 20;
     const instanceType = props.brokerInstanceType ?? 'kafka.t3.small';
-    if (!Token.isUnresolved(brokersPerAz) && (!Number.isInteger(brokersPerAz) || brokersPerAz < 1)) {
-      throw new Error(`brokersPerAz must be a whole number of at least 1, got ${brokersPerAz}`);
-    }
-    if (!Token.isUnresolved(volumeSizeGiB) && (volumeSizeGiB < 1 || volumeSizeGiB > 16_384)) {
-      throw new Error(`volumeSizeGiB must be from 1 to 16384, got ${volumeSizeGiB}`);
-    }
+    assertWithin('brokersPerAz', brokersPerAz, LIMITS.brokersPerAz);
+    assertWithin('volumeSizeGiB', volumeSizeGiB, LIMITS.volumeSizeGiB);
     if (!Token.isUnresolved(instanceType) && !/^kafka\.[a-z0-9]+\.[a-z0-9]+$/.test(instanceType)) {
       throw new Error(`brokerInstanceType must look like kafka.m7g.large, got "${instanceType}"`);
     }

@@ -4,6 +4,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as msk from 'aws-cdk-lib/aws-msk';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { assertWithin, LIMITS } from '../config/limits';
 import { acknowledgeFrameworkFunction } from './framework-functions';
 import type { IKafkaCluster } from './kafka-cluster';
 import { SurgeFunction } from './surge-function';
@@ -52,11 +53,7 @@ export class KafkaTopics extends Construct {
     super(scope, id);
     for (const topic of props.topics) {
       if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic.name)) throw new Error(`invalid topic name "${topic.name}"`);
-      if (!Number.isInteger(topic.partitions) || topic.partitions < 1) {
-        throw new Error(
-          `topic ${topic.name}: partitions must be a whole number of at least 1, got ${topic.partitions}`,
-        );
-      }
+      assertWithin(`topic ${topic.name}: partitions`, topic.partitions, LIMITS.topicPartitions);
     }
     const provider =
       props.provider ?? (props.cluster.mode === 'provisioned' ? 'cloudformation' : 'custom-resource');

@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DISABLED_DEFAULT_ACCESS, readerAccess, writerAccess } from '../../functions/shared/redis/acl';
+import { assertWithin, LIMITS } from '../config/limits';
 import { generationOf, SharedValue } from './shared-value';
 
 /** The cache users of the functions (README, "Security"). */
@@ -241,9 +242,7 @@ export class RedisCache extends RedisCacheBase {
     const multiAz = props.multiAz ?? false;
     const port = props.port ?? DEFAULT_CACHE_PORT;
     const nodeType = props.nodeType ?? 'cache.t4g.micro';
-    if (!Token.isUnresolved(replicas) && (!Number.isInteger(replicas) || replicas < 0 || replicas > 5)) {
-      throw new Error(`replicas must be a whole number from 0 to 5, got ${replicas}`);
-    }
+    assertWithin('replicas', replicas, LIMITS.cacheReplicas);
     if (multiAz && replicas < 1) throw new Error('multiAz needs at least 1 replica');
     if (!Token.isUnresolved(nodeType) && !/^cache\.[a-z0-9]+\.[a-z0-9]+$/.test(nodeType)) {
       throw new Error(`nodeType must look like cache.r7g.large, got "${nodeType}"`);

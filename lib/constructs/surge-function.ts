@@ -8,6 +8,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { LAUNCH_WRAPPER, LAYER_ROOT, launchWrapperLayer } from '../bundling/launch-wrapper-layer';
+import { assertWithin, initialSemiSpaceLimit, LIMITS, semiSpaceLimit } from '../config/limits';
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -133,18 +134,10 @@ export class SurgeFunction extends Construct implements ec2.IConnectable, iam.IG
   constructor(scope: Construct, id: string, props: SurgeFunctionProps) {
     super(scope, id);
     const memorySize = props.memorySize ?? 1_024;
-    if (!Token.isUnresolved(memorySize) && (memorySize < 128 || memorySize > 10_240)) {
-      throw new Error(`memorySize must be from 128 to 10240 MB, got ${memorySize}`);
-    }
+    assertWithin('memorySize', memorySize, LIMITS.functionMemoryMb);
     const semiSpaceMb = props.semiSpaceMb;
-    if (
-      semiSpaceMb !== undefined &&
-      !Token.isUnresolved(memorySize) &&
-      (!Number.isInteger(semiSpaceMb) || semiSpaceMb < 1 || semiSpaceMb * 8 > memorySize)
-    ) {
-      throw new Error(
-        `semiSpaceMb must be a whole number from 1 to an eighth of memorySize (${memorySize} MB), got ${semiSpaceMb}`,
-      );
+    if (semiSpaceMb !== undefined && !Token.isUnresolved(memorySize)) {
+      assertWithin('semiSpaceMb', semiSpaceMb, semiSpaceLimit(memorySize));
     }
     const initialSemiSpaceMb = props.initialSemiSpaceMb;
     if (initialSemiSpaceMb !== undefined && Token.isUnresolved(initialSemiSpaceMb)) {
@@ -152,14 +145,12 @@ export class SurgeFunction extends Construct implements ec2.IConnectable, iam.IG
         'initialSemiSpaceMb must be a number known at synthesis: it is written into the launch wrapper',
       );
     }
-    if (
-      initialSemiSpaceMb !== undefined &&
-      (!Number.isInteger(initialSemiSpaceMb) ||
-        initialSemiSpaceMb < 0 ||
-        (semiSpaceMb !== undefined && initialSemiSpaceMb > semiSpaceMb))
-    ) {
-      throw new Error(
-        `initialSemiSpaceMb must be a whole number from 0 to semiSpaceMb (${semiSpaceMb ?? 'unset'}), got ${initialSemiSpaceMb}`,
+    if (initialSemiSpaceMb !== undefined) {
+      // Without a semiSpaceMb, V8's own maximum applies: the start may be anything up to it.
+      assertWithin(
+        'initialSemiSpaceMb',
+        initialSemiSpaceMb,
+        initialSemiSpaceLimit(semiSpaceMb ?? Number.MAX_SAFE_INTEGER),
       );
     }
     const { nodeOptions, launchFlags } = functionNodeFlags({
