@@ -1,6 +1,5 @@
 import { encode as packMessagePack } from '@msgpack/msgpack';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { deviceDelta } from '../../../../functions/analytics/aggregate';
 import type { AcceptedRecord } from '../../../../functions/analytics/decode';
 import type { DeviceDelta } from '../../../../functions/domain/deltas';
@@ -15,34 +14,17 @@ import {
   STATE_VERSION,
   STATE_VERSION_ARCHIVED_ONLY,
 } from '../../../../functions/shared/redis/layout';
-import { type LocalRedis, startRedis } from '../../../../local/redis/redis-server';
 import { expectAggregatesEqual, expectedDevice } from '../../../support/expected-aggregates';
 import { telemetry } from '../../../support/records';
+import { storeUnderTest } from '../../../support/store-under-test';
 
 /** The device script (device-script.ts) through the store, against a real redis-server. */
 
-let local: LocalRedis;
-let redis: Redis;
-let store: RedisAnalyticsStore;
+const server = storeUnderTest();
 const keys = keySpace('surge');
 const T0 = Date.UTC(2026, 10, 20, 10);
 const bucketOf = (ts: number) => Math.floor(ts / BUCKET_MS) * BUCKET_MS;
 const everything = [0, Number.MAX_SAFE_INTEGER] as const;
-
-beforeAll(async () => {
-  local = await startRedis();
-  redis = new Redis(local.url);
-  store = new RedisAnalyticsStore(redis, { keyPrefix: 'surge', windowTtlSeconds: 3600 });
-});
-
-afterAll(async () => {
-  redis?.disconnect();
-  await local?.stop();
-});
-
-beforeEach(async () => {
-  await redis.flushall();
-});
 
 function accepted(reading: Telemetry, offset: number, partition = 0): AcceptedRecord {
   return {
@@ -61,7 +43,7 @@ function delta(deviceId: string, readings: { reading: Partial<Telemetry>; offset
 }
 
 async function apply(...deltas: DeviceDelta[]): Promise<DeviceOutcome[]> {
-  return (await store.apply({ devices: deltas, partitions: [] })).devices as DeviceOutcome[];
+  return (await server.store.apply({ devices: deltas, partitions: [] })).devices as DeviceOutcome[];
 }
 
 const placed = (deviceId: string, offset: number, reading: Partial<Telemetry>) => ({
@@ -72,7 +54,7 @@ const placed = (deviceId: string, offset: number, reading: Partial<Telemetry>) =
 
 describe('the device script', () => {
   it('applies the devices around one whose state is unreadable, and leaves that one as it was', async () => {
-    await redis.set(keys.device('broken'), Buffer.from([2, 1, 2, 3]));
+    await server.redis.set(keys.device('broken'), Buffer.from([2, 1, 2, 3]));
     const outcomes = await apply(
       delta('before', [{ reading: { temperature: 10 }, offset: 0 }]),
       delta('broken', [{ reading: { temperature: 11 }, offset: 1 }]),
@@ -82,50 +64,50 @@ describe('the device script', () => {
     expect(outcomes[1]).toMatchObject({
       error: expect.stringMatching(/device state surge:dev:\{broken\} is unreadable/),
     });
-    expect(await redis.getBuffer(keys.device('broken'))).toEqual(Buffer.from([2, 1, 2, 3]));
-    expect(await redis.exists(keys.windowIndex('broken'))).toBe(0);
-    expect((await store.device('after'))?.temperature.max).toBe(12);
+    expect(await server.redis.getBuffer(keys.device('broken'))).toEqual(Buffer.from([2, 1, 2, 3]));
+    expect(await server.redis.exists(keys.windowIndex('broken'))).toBe(0);
+    expect((await server.store.device('after'))?.temperature.max).toBe(12);
   });
 
   it.each([
     [
       'a device key of another type',
       async (id: string) =>
-        void (await redis.multi().del(keys.device(id)).hset(keys.device(id), 'x', '1').exec()),
+        void (await server.redis.multi().del(keys.device(id)).hset(keys.device(id), 'x', '1').exec()),
     ],
     [
       'a state in an unknown format',
-      async (id: string) => void (await redis.set(keys.device(id), Buffer.from([9]))),
+      async (id: string) => void (await server.redis.set(keys.device(id), Buffer.from([9]))),
     ],
     [
       'a device value with bytes after its current bucket',
-      async (id: string) => void (await redis.append(keys.device(id), 'x')),
+      async (id: string) => void (await server.redis.append(keys.device(id), 'x')),
     ],
     [
       'an archived window bucket of the wrong size',
       async (id: string) =>
-        void (await redis.set(keys.windowBucket(id, bucketOf(T0 - 3 * BUCKET_MS)), 'short')),
+        void (await server.redis.set(keys.windowBucket(id, bucketOf(T0 - 3 * BUCKET_MS)), 'short')),
     ],
     [
       'an archived window bucket of another type',
       async (id: string) =>
-        void (await redis.rpush(keys.windowBucket(id, bucketOf(T0 - 3 * BUCKET_MS)), 'x')),
+        void (await server.redis.rpush(keys.windowBucket(id, bucketOf(T0 - 3 * BUCKET_MS)), 'x')),
     ],
     [
       'a window index of another type',
-      async (id: string) => void (await redis.set(keys.windowIndex(id), 'x')),
+      async (id: string) => void (await server.redis.set(keys.windowIndex(id), 'x')),
     ],
   ])('answers UNREADABLE for %s without writing anything of that device', async (_case, spoil) => {
     await apply(delta('dev', [{ reading: { temperature: 5, ts: T0 - 3 * BUCKET_MS }, offset: 0 }]));
     await spoil('dev');
-    const before = await redis.dump(keys.device('dev'));
+    const before = await server.redis.dump(keys.device('dev'));
     const outcomes = await apply(
       delta('dev', [{ reading: { temperature: 6 }, offset: 1 }]),
       delta('other', [{ reading: { temperature: 7 }, offset: 2 }]),
     );
     expect(outcomes.map((o) => o.kind)).toEqual(['unreadable', 'applied']);
-    expect(await redis.dump(keys.device('dev'))).toEqual(before);
-    expect((await store.device('other'))?.count).toBe(1);
+    expect(await server.redis.dump(keys.device('dev'))).toEqual(before);
+    expect((await server.store.device('other'))?.count).toBe(1);
   });
 
   it('reads a format-1 state (last reading as MessagePack) and rewrites it as format 3 when it next applies', async () => {
@@ -167,19 +149,19 @@ describe('the device script', () => {
     watermark.write('iot-data-0', 2);
     watermark.writeDoubleBE(0, 12);
     parts.push(Buffer.from([last.length >> 8, last.length & 0xff]), last, Buffer.from([0, 1]), watermark);
-    await redis.set(keys.device('old'), Buffer.concat(parts));
+    await server.redis.set(keys.device('old'), Buffer.concat(parts));
 
     expectAggregatesEqual(
-      await store.device('old'),
+      await server.store.device('old'),
       expectedDevice([{ reading: first, partition: 0, offset: 0 }]),
     );
     // A later reading that is not the last one keeps the format-1 last reading, now in format 3.
     const earlier = { temperature: 30, ts: T0 - 60_000 };
     const outcomes = await apply(delta('old', [{ reading: earlier, offset: 1 }]));
     expect(outcomes[0]?.kind).toBe('applied');
-    expect((await redis.getBuffer(keys.device('old')))?.[0]).toBe(STATE_VERSION);
+    expect((await server.redis.getBuffer(keys.device('old')))?.[0]).toBe(STATE_VERSION);
     expectAggregatesEqual(
-      await store.device('old'),
+      await server.store.device('old'),
       expectedDevice([{ reading: first, partition: 0, offset: 0 }, placed('old', 1, earlier)]),
     );
     // Applying again is a duplicate: the migrated state kept its watermark.
@@ -190,20 +172,20 @@ describe('the device script', () => {
     const hostile = delta('hostile', [{ reading: { firmware: 'f'.repeat(70_000) }, offset: 0 }]);
     await expect(apply(hostile)).rejects.toThrow(/16/);
     await apply(delta('fresh', [{ reading: { temperature: 30.263 }, offset: 1 }]));
-    const state = await store.device('fresh');
+    const state = await server.store.device('fresh');
     expect(state?.temperature).toEqual({ min: 30.263, max: 30.263, mean: 30.263 });
     expect(state?.count).toBe(1);
-    expect(await store.device('hostile')).toBeUndefined();
+    expect(await server.store.device('hostile')).toBeUndefined();
   });
 
   it('keeps a device that reports in one bucket under its one key: no archived bucket, no index', async () => {
     await apply(delta('one', [{ reading: { temperature: 1 }, offset: 0 }]));
     await apply(delta('one', [{ reading: { temperature: 3, ts: T0 + 60_000 }, offset: 1 }]));
     await apply(delta('one', [{ reading: { temperature: 5, ts: T0 + 1_000 }, offset: 2 }]));
-    expect(await redis.keys('*{one}*')).toEqual([keys.device('one')]);
-    const value = (await redis.getBuffer(keys.device('one'))) as Buffer;
+    expect(await server.redis.keys('*{one}*')).toEqual([keys.device('one')]);
+    const value = (await server.redis.getBuffer(keys.device('one'))) as Buffer;
     expect(value.readDoubleBE(value.length - CURRENT_BUCKET_BYTES)).toBe(bucketOf(T0));
-    expect(await store.windows('one', ...everything)).toEqual([
+    expect(await server.store.windows('one', ...everything)).toEqual([
       { start: T0, count: 2, temperature: { min: 1, max: 5, mean: 3 } },
       { start: T0 + 60_000, count: 1, temperature: { min: 3, max: 3, mean: 3 } },
     ]);
@@ -213,8 +195,8 @@ describe('the device script', () => {
     const older = T0 - BUCKET_MS;
     await apply(delta('rot', [{ reading: { ts: older, temperature: 1 }, offset: 0 }]));
     await apply(delta('rot', [{ reading: { ts: T0, temperature: 2 }, offset: 1 }]));
-    expect(await redis.zrange(keys.windowIndex('rot'), 0, -1)).toEqual([String(bucketOf(older))]);
-    expect((await redis.getBuffer(keys.windowBucket('rot', bucketOf(older))))?.length).toBe(
+    expect(await server.redis.zrange(keys.windowIndex('rot'), 0, -1)).toEqual([String(bucketOf(older))]);
+    expect((await server.redis.getBuffer(keys.windowBucket('rot', bucketOf(older))))?.length).toBe(
       ARCHIVED_BUCKET_BYTES,
     );
     // A late reading for the archived bucket, and one older than any bucket so far.
@@ -226,47 +208,47 @@ describe('the device script', () => {
       ]),
     );
     expect(
-      (await store.windows('rot', ...everything)).map((w) => [w.start, w.count, w.temperature.max]),
+      (await server.store.windows('rot', ...everything)).map((w) => [w.start, w.count, w.temperature.max]),
     ).toEqual([
       [oldest, 1, 7],
       [older, 2, 5],
       [T0, 1, 2],
     ]);
-    expect((await store.device('rot'))?.count).toBe(4);
+    expect((await server.store.device('rot'))?.count).toBe(4);
   });
 
   it('drops a current bucket whose minutes have all expired instead of archiving it', async () => {
-    const short = new RedisAnalyticsStore(redis, { keyPrefix: 'surge', windowTtlSeconds: 0.2 });
+    const short = new RedisAnalyticsStore(server.redis, { keyPrefix: 'surge', windowTtlSeconds: 0.2 });
     await short.apply({
       devices: [delta('gone', [{ reading: { ts: T0 - BUCKET_MS }, offset: 0 }])],
       partitions: [],
     });
     await new Promise((resolve) => setTimeout(resolve, 300));
     await short.apply({ devices: [delta('gone', [{ reading: { ts: T0 }, offset: 1 }])], partitions: [] });
-    expect(await redis.keys('*{gone}*')).toEqual([keys.device('gone')]);
+    expect(await server.redis.keys('*{gone}*')).toEqual([keys.device('gone')]);
     expect((await short.windows('gone', ...everything)).map((w) => w.start)).toEqual([T0]);
   });
 
   it("moves a format-2 device's archived bucket into its current bucket when it next applies there", async () => {
     // Format 2 kept every bucket archived: make one from a format-3 value by taking its current bucket out.
     await apply(delta('v2', [{ reading: { temperature: 4 }, offset: 0 }]));
-    const value = (await redis.getBuffer(keys.device('v2'))) as Buffer;
+    const value = (await server.redis.getBuffer(keys.device('v2'))) as Buffer;
     const state = Buffer.from(value.subarray(0, value.length - CURRENT_BUCKET_BYTES));
     state[0] = STATE_VERSION_ARCHIVED_ONLY;
     const header = Buffer.alloc(8);
     header.writeDoubleBE(Date.now() + 3_600_000);
     const archived = Buffer.concat([header, value.subarray(value.length - CURRENT_BUCKET_BYTES + 8)]);
-    await redis.set(keys.device('v2'), state);
-    await redis.set(keys.windowBucket('v2', bucketOf(T0)), archived, 'PX', 3_600_000);
-    await redis.zadd(keys.windowIndex('v2'), bucketOf(T0), bucketOf(T0));
-    expect((await store.windows('v2', ...everything)).map((w) => w.count)).toEqual([1]);
+    await server.redis.set(keys.device('v2'), state);
+    await server.redis.set(keys.windowBucket('v2', bucketOf(T0)), archived, 'PX', 3_600_000);
+    await server.redis.zadd(keys.windowIndex('v2'), bucketOf(T0), bucketOf(T0));
+    expect((await server.store.windows('v2', ...everything)).map((w) => w.count)).toEqual([1]);
 
     const outcomes = await apply(delta('v2', [{ reading: { temperature: 6 }, offset: 1 }]));
     expect(outcomes[0]?.kind).toBe('applied');
-    expect((await redis.getBuffer(keys.device('v2')))?.[0]).toBe(STATE_VERSION);
-    expect(await redis.exists(keys.windowBucket('v2', bucketOf(T0)))).toBe(0);
-    expect(await redis.zcard(keys.windowIndex('v2'))).toBe(0);
-    expect(await store.windows('v2', ...everything)).toEqual([
+    expect((await server.redis.getBuffer(keys.device('v2')))?.[0]).toBe(STATE_VERSION);
+    expect(await server.redis.exists(keys.windowBucket('v2', bucketOf(T0)))).toBe(0);
+    expect(await server.redis.zcard(keys.windowIndex('v2'))).toBe(0);
+    expect(await server.store.windows('v2', ...everything)).toEqual([
       { start: T0, count: 2, temperature: { min: 4, max: 6, mean: 5 } },
     ]);
   });
@@ -278,7 +260,7 @@ describe('the device script', () => {
         { reading: {}, offset: 1 },
       ]),
     );
-    const before = await redis.dump(keys.device('part'));
+    const before = await server.redis.dump(keys.device('part'));
     const outcomes = await apply(
       delta('part', [
         { reading: {}, offset: 1 },
@@ -286,20 +268,20 @@ describe('the device script', () => {
       ]),
     );
     expect(outcomes[0]).toEqual({ kind: 'partial', watermarks: new Map([['iot-data-0', 1]]) });
-    expect(await redis.dump(keys.device('part'))).toEqual(before);
+    expect(await server.redis.dump(keys.device('part'))).toEqual(before);
   });
 
   it('indexes an archived bucket again whenever it refreshes its expiry, so a lost index entry comes back within the expiry slack', async () => {
     // TTL 1 s: the expiry slack is 100 ms, so the touch 250 ms later refreshes the archived bucket.
-    const short = new RedisAnalyticsStore(redis, { keyPrefix: 'surge', windowTtlSeconds: 1 });
+    const short = new RedisAnalyticsStore(server.redis, { keyPrefix: 'surge', windowTtlSeconds: 1 });
     const older = T0 - BUCKET_MS;
     const at = (offset: number, ts: number) => ({ reading: { ts }, offset });
     await short.apply({ devices: [delta('idx', [at(0, older)])], partitions: [] });
     await short.apply({ devices: [delta('idx', [at(1, T0)])], partitions: [] });
-    await redis.del(keys.windowIndex('idx'));
+    await server.redis.del(keys.windowIndex('idx'));
     await short.apply({ devices: [delta('idx', [at(2, older)])], partitions: [] });
     // Within the slack the archived bucket needs no refresh, and the index is left as it is.
-    expect(await redis.exists(keys.windowIndex('idx'))).toBe(0);
+    expect(await server.redis.exists(keys.windowIndex('idx'))).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 250));
     await short.apply({ devices: [delta('idx', [at(3, older)])], partitions: [] });
     const windows = await short.windows('idx', ...everything);
@@ -307,19 +289,19 @@ describe('the device script', () => {
       [older, 3],
       [T0, 1],
     ]);
-    expect(await redis.zrange(keys.windowIndex('idx'), 0, -1)).toEqual([String(bucketOf(older))]);
+    expect(await server.redis.zrange(keys.windowIndex('idx'), 0, -1)).toEqual([String(bucketOf(older))]);
   });
 
   it('drops index entries of expired archived buckets when it archives another, and readers write nothing', async () => {
     const [b1, b2] = [T0 - 5 * BUCKET_MS, T0 - 4 * BUCKET_MS];
     await apply(delta('prune', [{ reading: { ts: b1 }, offset: 0 }]));
     await apply(delta('prune', [{ reading: { ts: b2 }, offset: 1 }]));
-    await redis.del(keys.windowBucket('prune', bucketOf(b1)));
-    expect((await store.windows('prune', ...everything)).map((w) => w.start)).toEqual([b2]);
+    await server.redis.del(keys.windowBucket('prune', bucketOf(b1)));
+    expect((await server.store.windows('prune', ...everything)).map((w) => w.start)).toEqual([b2]);
     // The reader left the stale entry alone (it may run as a read-only user).
-    expect(await redis.zcard(keys.windowIndex('prune'))).toBe(1);
+    expect(await server.redis.zcard(keys.windowIndex('prune'))).toBe(1);
     await apply(delta('prune', [{ reading: { ts: T0 }, offset: 2 }]));
-    expect(await redis.zrange(keys.windowIndex('prune'), 0, -1)).toEqual([String(bucketOf(b2))]);
+    expect(await server.redis.zrange(keys.windowIndex('prune'), 0, -1)).toEqual([String(bucketOf(b2))]);
   });
 
   it('applies a device that asks for more keys than its first call declared exactly once, with the devices around it', async () => {
@@ -334,26 +316,26 @@ describe('the device script', () => {
       delta('after', [{ reading: {}, offset: 6 }]),
     );
     expect(outcomes.map((o) => o.kind)).toEqual(['applied', 'applied', 'applied']);
-    expect((await store.device('late'))?.count).toBe(3);
-    expect((await store.windows('late', ...everything)).map((w) => w.count)).toEqual([1, 1, 1]);
+    expect((await server.store.device('late'))?.count).toBe(3);
+    expect((await server.store.windows('late', ...everything)).map((w) => w.count)).toEqual([1, 1, 1]);
   });
 
   it('declares the bucket a rotation archives from what the device last reported, so a warm store rotates in one call', async () => {
     const evalCalls = async () =>
-      Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+      Number(/cmdstat_evalsha:calls=(\d+)/.exec(await server.redis.info('commandstats'))?.[1] ?? 0);
     await apply(delta('warm', [{ reading: { ts: T0 - BUCKET_MS }, offset: 0 }]));
     let before = await evalCalls();
     await apply(delta('warm', [{ reading: { ts: T0 }, offset: 1 }]));
     expect(await evalCalls()).toBe(before + 1);
     // A store that has not seen the device (a new container) learns the bucket from the script's answer.
-    const cold = new RedisAnalyticsStore(redis, { keyPrefix: 'surge', windowTtlSeconds: 3600 });
+    const cold = new RedisAnalyticsStore(server.redis, { keyPrefix: 'surge', windowTtlSeconds: 3600 });
     before = await evalCalls();
     await cold.apply({
       devices: [delta('warm', [{ reading: { ts: T0 + BUCKET_MS }, offset: 2 }])],
       partitions: [],
     });
     expect(await evalCalls()).toBe(before + 2);
-    expect((await store.windows('warm', ...everything)).map((w) => w.start)).toEqual([
+    expect((await server.store.windows('warm', ...everything)).map((w) => w.start)).toEqual([
       T0 - BUCKET_MS,
       T0,
       T0 + BUCKET_MS,
@@ -362,9 +344,9 @@ describe('the device script', () => {
 
   it('loads its scripts again when Redis has lost them (NOSCRIPT) and applies the batch once', async () => {
     await apply(delta('noscript', [{ reading: {}, offset: 0 }]));
-    await redis.script('FLUSH');
+    await server.redis.script('FLUSH');
     const outcomes = await apply(delta('noscript', [{ reading: {}, offset: 1 }]));
     expect(outcomes[0]?.kind).toBe('applied');
-    expect((await store.device('noscript'))?.count).toBe(2);
+    expect((await server.store.device('noscript'))?.count).toBe(2);
   });
 });
