@@ -30,11 +30,11 @@ import { LUA_LAYOUT, STATE_NUMBERS } from './layout';
  * A refused first write (OOM under noeviction) fails the whole call before it has written anything.
  */
 const DELTA_NUMBERS = STATE_NUMBERS.map(([name]) => `d_${name}`).join(', ');
+// The stored state's numbers live in locals too (c_count, ...): no table per stored state.
+const STORED_NUMBERS = STATE_NUMBERS.map(([name]) => `c_${name}`).join(', ');
 const MERGE_NUMBERS = STATE_NUMBERS.filter(([, rule]) => rule !== 'last')
   .map(([name, rule]) =>
-    rule === 'sum'
-      ? `  d_${name} = d_${name} + c[I_${name}]`
-      : `  d_${name} = ${rule}(d_${name}, c[I_${name}])`,
+    rule === 'sum' ? `  d_${name} = d_${name} + c_${name}` : `  d_${name} = ${rule}(d_${name}, c_${name})`,
   )
   .join('\n');
 const DELTA_HEAD_FORMAT = `>B${'d'.repeat(STATE_NUMBERS.length)}Hc0`;
@@ -65,29 +65,23 @@ local function last_from_v1(packed)
     has and loc[1] or 0, has and loc[2] or 0, #r[7], r[7])
 end
 
--- A stored device value: its state as a table (STATE_HEAD's fields), its watermarks, the length of
--- the state, and the current bucket's start and minutes (nil for none). Raises on anything unreadable.
-local function decode_device(raw)
-  local version = string.byte(raw, 1)
-  if version ~= STATE_VERSION and version ~= ARCHIVED_ONLY and version ~= MESSAGEPACK_LAST then
-    error('format ' .. tostring(version) .. ' is not one this script reads')
-  end
-  local c = {up(STATE_HEAD, raw)}
-  local wm, q = {}, c[I_after]
-  for _ = 1, c[I_watermarks] do
+-- What follows a stored state's numbers and last reading (W watermarks from position q): the
+-- watermarks, the length of the state, and the current bucket's start and minutes (nil for none).
+-- Raises on anything unreadable.
+local function decode_tail(raw, version, W, q)
+  local wm = {}
+  for _ = 1, W do
     local tp, offset
     tp, offset, q = up(WATERMARK, raw, q)
     wm[tp] = offset
   end
   local state_bytes, rest = q - 1, #raw - q + 1
-  local current_start, current
   if version == STATE_VERSION and rest == CURRENT_BYTES then
-    current_start, current = up('>d', raw, q), sub(raw, q + 8)
+    return wm, state_bytes, up('>d', raw, q), sub(raw, q + 8)
   elseif rest ~= 0 then
     error(rest .. ' bytes after the watermarks')
   end
-  if version == MESSAGEPACK_LAST then c[I_last] = last_from_v1(c[I_last]) end
-  return c, wm, state_bytes, current_start, current
+  return wm, state_bytes
 end
 
 -- A delta's segments and buckets, read into these arrays (reused from device to device: no table
@@ -154,14 +148,33 @@ local function apply_device(p, k)
   -- One read for the device and every archived bucket declared.
   local got = redis.call('MGET', device_key, unpack(KEYS, k + 3, k + 2 + K))
   local raw = got[1]
-  local ok, c, wm, state_bytes, current_start, current = true, nil, NONE, 0, nil, nil
+  local stored, c_version, ${STORED_NUMBERS}, c_last = false
+  local wm, state_bytes, current_start, current = NONE, 0, nil, nil
   if raw then
-    ok, c, wm, state_bytes, current_start, current = pcall(decode_device, raw)
+    local version, why = string.byte(raw, 1), nil
+    if version ~= STATE_VERSION and version ~= ARCHIVED_ONLY and version ~= MESSAGEPACK_LAST then
+      why = 'format ' .. tostring(version) .. ' is not one this script reads'
+    else
+      local ok, W, q
+      ok, c_version, ${STORED_NUMBERS}, c_last, W, q = pcall(up, STATE_HEAD, raw)
+      if not ok then
+        why = tostring(c_version)
+      else
+        ok, wm, state_bytes, current_start, current = pcall(decode_tail, raw, version, W, q)
+        if not ok then
+          why = tostring(wm)
+        elseif version == MESSAGEPACK_LAST then
+          ok, c_last = pcall(last_from_v1, c_last)
+          if not ok then why = tostring(c_last) end
+        end
+      end
+    end
+    if why then return p, next_k, 'device state ' .. device_key .. ' is unreadable: ' .. why end
+    stored = true
   elseif redis.call('EXISTS', device_key) == 1 then
     -- MGET answers nil for a key of another type too: only then is the key looked at again.
     return p, next_k, 'device state ' .. device_key .. ' is not a string'
   end
-  if not ok then return p, next_k, 'device state ' .. device_key .. ' is unreadable: ' .. tostring(c) end
 
   local code = decide(S, wm)
   if code == APPLIED and d_count == 0 then code = DUPLICATE end
@@ -182,7 +195,7 @@ local function apply_device(p, k)
   local embed = current_start == nil or newest >= current_start
   local rotate = embed and current_start ~= nil and newest > current_start and has_live_minute(current)
   -- A state without a current bucket (format 2) may have the newest bucket archived: it moves in.
-  local absorb = embed and raw ~= nil and raw ~= false and current_start == nil
+  local absorb = embed and stored and current_start == nil
   local plan, absorbed = NONE, false
   if N > 1 or not embed or rotate or absorb then
     local missing, why
@@ -215,10 +228,10 @@ local function apply_device(p, k)
     end
   end
 
-  if c then
+  if stored then
 ${MERGE_NUMBERS}
-    if d_lastTs < c[I_lastTs] or (d_lastTs == c[I_lastTs] and d_lastOffset <= c[I_lastOffset]) then
-      d_lastTs, d_lastOffset, d_last = c[I_lastTs], c[I_lastOffset], c[I_last]
+    if d_lastTs < c_lastTs or (d_lastTs == c_lastTs and d_lastOffset <= c_lastOffset) then
+      d_lastTs, d_lastOffset, d_last = c_lastTs, c_lastOffset, c_last
     end
   end
   if wm == NONE then wm = {} end

@@ -156,13 +156,11 @@ export const STATS_FIELDS = {
 /** ARGV per partition of the stats script: topic-partition, min offset, max offset, applied, then one count per reason. */
 export const STATS_STRIDE = 4 + QUARANTINE_REASONS.length;
 
-/** The layout as Lua constants, for the scripts to use by name. */
+/**
+ * The layout as Lua constants, for the scripts to use by name. The state's numbers are Lua locals
+ * named after STATE_NUMBERS (d_count for a delta's, c_count for the stored one's; device-script.ts).
+ */
 export const LUA_LAYOUT = [
-  ...STATE_NUMBERS.map(([name], i) => `local I_${name} = ${i + 2}`),
-  // In a decoded state table: [1] the version, then the numbers, the last reading, W, and where the watermarks start.
-  `local I_last = ${STATE_NUMBERS.length + 2}`,
-  `local I_watermarks = ${STATE_NUMBERS.length + 3}`,
-  `local I_after = ${STATE_NUMBERS.length + 4}`,
   `local STATE_VERSION, ARCHIVED_ONLY, MESSAGEPACK_LAST = ${STATE_VERSION}, ${STATE_VERSION_ARCHIVED_ONLY}, ${STATE_VERSION_MESSAGEPACK_LAST}`,
   `local STATE_HEAD, WATERMARK, LAST_READING = '${STATE_HEAD_FORMAT}', '${WATERMARK_FORMAT}', '${LAST_READING_FORMAT}'`,
   `local STATUS = {OK = ${STATUS_CODES.OK}, WARN = ${STATUS_CODES.WARN}, FAIL = ${STATUS_CODES.FAIL}}`,
