@@ -27,10 +27,17 @@ export class BatchFactory {
     private readonly registry: SchemaRegistry,
     readonly devices: number,
     seed = 1,
+    /**
+     * The fleet's name, the prefix of its device ids. Another factory's devices have readings later
+     * than this one's first, which would make every batch of this one late data for them.
+     * @default - a fleet of this factory's own
+     */
+    fleet = `sensor${nextPartition}`,
   ) {
     this.generator = new TelemetryGenerator({
       devices,
       seed,
+      devicePrefix: fleet,
       startTs: Date.now() - 12 * 3_600_000,
       intervalMs: 5,
     });

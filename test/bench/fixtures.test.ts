@@ -41,7 +41,7 @@ describe('bench batches', () => {
     const clock = vi.spyOn(Date, 'now').mockReturnValue(Date.now());
     let factories: BatchFactory[];
     try {
-      factories = [0, 1, 2].map(() => new BatchFactory(registry, 20, 3));
+      factories = [0, 1, 2].map(() => new BatchFactory(registry, 20, 3, 'same'));
     } finally {
       clock.mockRestore();
     }

@@ -75,18 +75,22 @@ export class DeviceCalls {
   ) {}
 
   /**
-   * A device's first call declares every bucket of the delta but its newest, which goes into the
-   * device's current bucket unless the stored one is newer; and, when the newest is newer than the
-   * current bucket the device last reported, that one, which the script archives.
+   * What a device's first call declares. Without a hint, every bucket of the delta but its newest,
+   * which goes into the device's current bucket unless the stored one is newer. With the current
+   * bucket the device last reported, exactly what the script will archive: late buckets, and the
+   * current one when a newer one replaces it.
    */
   firstWork(delta: DeviceDelta): DeviceWork {
     const buckets = bucketsOf(delta.windows);
-    const declared = buckets.size > 1 ? [...buckets.keys()].slice(0, -1) : [];
+    const starts = [...buckets.keys()];
+    const newest = starts.at(-1);
     const current = this.currentBuckets.get(delta.deviceId);
-    const newest = [...buckets.keys()].at(-1);
-    if (current !== undefined && newest !== undefined && current < newest && !declared.includes(current)) {
-      declared.push(current);
-    }
+    if (current === undefined || newest === undefined)
+      return { delta, buckets, declared: starts.slice(0, -1) };
+    // As the script will place them: the newest into the current bucket unless that one is newer,
+    // every other bucket archived, and a current bucket that a newer one replaces archived too.
+    const declared = starts.filter((start) => !(start === newest && newest >= current));
+    if (newest > current && !declared.includes(current)) declared.push(current);
     return { delta, buckets, declared };
   }
 

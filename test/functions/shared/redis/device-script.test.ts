@@ -320,7 +320,7 @@ describe('the device script', () => {
     expect((await server.store.windows('late', ...everything)).map((w) => w.count)).toEqual([1, 1, 1]);
   });
 
-  it('declares the bucket a rotation archives from what the device last reported, so a warm store rotates in one call', async () => {
+  it('declares what the script will archive from the bucket the device last reported, so a warm store rotates or takes late readings in one call', async () => {
     const evalCalls = async () =>
       Number(/cmdstat_evalsha:calls=(\d+)/.exec(await server.redis.info('commandstats'))?.[1] ?? 0);
     await apply(delta('warm', [{ reading: { ts: T0 - BUCKET_MS }, offset: 0 }]));
@@ -335,7 +335,15 @@ describe('the device script', () => {
       partitions: [],
     });
     expect(await evalCalls()).toBe(before + 2);
+    // Late readings, older than the current bucket: the hint says they go to archived buckets.
+    before = await evalCalls();
+    await cold.apply({
+      devices: [delta('warm', [{ reading: { ts: T0 - 2 * BUCKET_MS }, offset: 3 }])],
+      partitions: [],
+    });
+    expect(await evalCalls()).toBe(before + 1);
     expect((await server.store.windows('warm', ...everything)).map((w) => w.start)).toEqual([
+      T0 - 2 * BUCKET_MS,
       T0 - BUCKET_MS,
       T0,
       T0 + BUCKET_MS,
