@@ -11,16 +11,10 @@ export class TestingKitError extends Error {
 }
 
 const registry = SchemaRegistry.fromDirectory();
-const READING_FIELDS = [
-  'deviceId',
-  'ts',
-  'temperature',
-  'humidity',
-  'battery',
-  'status',
-  'location',
-  'firmware',
-];
+/** A reading's fields, as the newest telemetry schema has them. */
+const READING_FIELDS: readonly string[] = (
+  registry.typeOf(SCHEMA_IDS.telemetryV2) as unknown as { fields: { name: string }[] }
+).fields.map((field) => field.name);
 
 /**
  * A valid reading: device `dev-1`, now, 21.5 °C, 40 % humidity, battery 90, status OK, no location,
