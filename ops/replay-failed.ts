@@ -116,7 +116,7 @@ export async function replayFailedRanges(
 }
 
 /** Ranges of one partition, sorted, overlapping or touching ones joined. */
-function mergeRanges<R extends { from: number; to: number }>(ranges: readonly R[]): R[] {
+export function mergeRanges<R extends { from: number; to: number }>(ranges: readonly R[]): R[] {
   const sorted = [...ranges].sort((a, b) => a.from - b.from);
   const merged: R[] = [];
   for (const range of sorted) {
