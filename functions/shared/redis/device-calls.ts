@@ -194,7 +194,7 @@ function readAnswer(
       return { kind: 'unreadable', error: answer.string() };
     case ANSWER.needsKeys: {
       const starts: number[] = [];
-      for (let n = answer.u8(); n > 0; n--) starts.push(answer.f64());
+      for (let n = answer.u16(); n > 0; n--) starts.push(answer.f64());
       return { kind: 'needs-keys', starts };
     }
     case ANSWER.partial: {

@@ -113,6 +113,17 @@ local function encode_watermarks(wm)
   return W, table.concat(parts)
 end
 
+-- The device key's value and those of KEYS[first..last], one MGET per thousand keys: Lua's unpack
+-- takes only so many values at once, and a backfilled delta may span thousands of buckets.
+local function mget(device_key, first, last)
+  local got = redis.call('MGET', device_key, unpack(KEYS, first, math.min(last, first + 998)))
+  for from = first + 999, last, 1000 do
+    local more = redis.call('MGET', unpack(KEYS, from, math.min(last, from + 999)))
+    for i = 1, #more do got[#got + 1] = more[i] end
+  end
+  return got
+end
+
 -- One device: the delta at position p of ARGV[1], its keys from KEYS[k + 1]. Answers, and returns
 -- where the next delta and the next device's keys start, and why the device is unreadable if it is.
 local function apply_device(p, k)
@@ -131,7 +142,7 @@ local function apply_device(p, k)
     p = p + counts[n] * MINUTE_DELTA_BYTES
   end
   local K
-  K, p = up('>B', A, p)
+  K, p = up('>H', A, p)
   local key_of = NONE
   if K > 0 then
     key_of = {}
@@ -146,7 +157,7 @@ local function apply_device(p, k)
   local next_k = k + 1 + (K > 0 and K + 1 or 0)
 
   -- One read for the device and every archived bucket declared.
-  local got = redis.call('MGET', device_key, unpack(KEYS, k + 3, k + 2 + K))
+  local got = mget(device_key, k + 3, k + 2 + K)
   local raw = got[1]
   local stored, c_version, ${STORED_NUMBERS}, c_last = false
   local wm, state_bytes, current_start, current = NONE, 0, nil, nil
@@ -202,7 +213,7 @@ local function apply_device(p, k)
     plan, absorbed, missing, why = plan_archived(N, embed, rotate, absorb, newest, current_start, current, key_of, got, k)
     if why then return p, next_k, why end
     if missing then
-      answer(pk('>BB', NEEDS_KEYS, #missing))
+      answer(pk('>BH', NEEDS_KEYS, #missing))
       for _, start in ipairs(missing) do answer(pk('>d', start)) end
       return p, next_k
     end

@@ -121,7 +121,7 @@ export function expirySlackMs(ttlMs: number): number {
  *   H S, S × (Hc0 topic-partition, d min offset, d max offset) |
  *   B 0, STATE_NUMBERS as d, Hc0 last reading      (shaped like a state) |
  *   H N, N × (d bucket start, B M, M × MINUTE_DELTA)   (buckets in ascending start) |
- *   B K, K × d start                                (archived buckets whose keys are declared)
+ *   H K, K × d start                                (archived buckets whose keys are declared)
  *
  * KEYS, per device: its device key, then, when K > 0, its window index and the K archived
  * buckets' keys in that order.
@@ -140,7 +140,7 @@ export const ANSWER = {
   partial: 2,
   /** Hc0 why: the stored values cannot be read; nothing of the device was written. */
   unreadable: 3,
-  /** u8 K + K × d start: send the device again with these archived buckets' keys declared. */
+  /** u16 K + K × d start: send the device again with these archived buckets' keys declared. */
   needsKeys: 4,
 } as const;
 

@@ -108,7 +108,7 @@ export function writeDelta(
         .f64(w.sum);
     }
   }
-  out.u8(declared.length);
+  out.u16(declared.length);
   for (const start of declared) out.f64(start);
 }
 

@@ -350,6 +350,23 @@ describe('the device script', () => {
     ]);
   });
 
+  it.each([300, 9_000])(
+    'applies a delta whose readings fall in %i window buckets, more than one call can unpack at once',
+    async (buckets) => {
+      // Backfilled history: one reading per bucket, every one older than the device's current bucket.
+      await apply(delta('history', [{ reading: { ts: T0 }, offset: 0 }]));
+      const readings = Array.from({ length: buckets }, (_, i) => ({
+        reading: { ts: T0 - (i + 1) * BUCKET_MS },
+        offset: i + 1,
+      }));
+      const cold = new RedisAnalyticsStore(server.redis, { keyPrefix: 'surge', windowTtlSeconds: 3600 });
+      const [outcome] = (await cold.apply({ devices: [delta('history', readings)], partitions: [] })).devices;
+      expect(outcome?.kind).toBe('applied');
+      expect((await server.store.device('history'))?.count).toBe(buckets + 1);
+      expect((await server.store.windows('history', ...everything)).length).toBe(buckets + 1);
+    },
+  );
+
   it('loads its scripts again when Redis has lost them (NOSCRIPT) and applies the batch once', async () => {
     await apply(delta('noscript', [{ reading: {}, offset: 0 }]));
     await server.redis.script('FLUSH');
