@@ -10,7 +10,8 @@ export class TestingKitError extends Error {
   override name = 'TestingKitError';
 }
 
-const registry = SchemaRegistry.fromDirectory();
+/** Surge's schemas, as the handlers read them; the testbed decodes outputs with it too. */
+export const registry = SchemaRegistry.fromDirectory();
 /** A reading's fields, as the newest telemetry schema has them. */
 const READING_FIELDS: readonly string[] = (
   registry.typeOf(SCHEMA_IDS.telemetryV2) as unknown as { fields: { name: string }[] }

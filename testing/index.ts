@@ -11,7 +11,6 @@
  * pattern (asserting aggregates, asserting outputs, injecting a fault).
  */
 export {
-  describe as describeValue,
   type Encoding,
   encodeReading,
   httpRequest,

@@ -3,13 +3,12 @@ import { createAnalyticsContainer } from '../functions/analytics/container';
 import { createAnalyticsHandler } from '../functions/analytics/handler';
 import type { DeviceState, FleetStats, WindowState } from '../functions/domain/model';
 import { createQueryHandler } from '../functions/query/handler';
-import { SchemaRegistry } from '../functions/shared/avro/schema-registry';
 import { DEFAULT_TOPICS } from '../functions/shared/config';
 import { RedisAnalyticsReader } from '../functions/shared/redis/analytics-reader';
 import { connectRedis } from '../functions/shared/redis/connect';
 import { type MockKafka, startMockKafka } from '../local/kafka/mock-cluster';
 import { type LocalRedis, startRedis } from '../local/redis/redis-server';
-import { describe, httpRequest, TestingKitError } from './builders';
+import { describe, httpRequest, registry, TestingKitError } from './builders';
 import { type ReadMessage, readTopic, topicEnd } from './topics';
 
 export interface TestbedOptions {
@@ -79,8 +78,6 @@ export interface Testbed extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-const registry = SchemaRegistry.fromDirectory();
-
 /**
  * Starts a real redis-server and Kafka broker (librdkafka's mock cluster) with Surge's topics, on
  * free loopback ports, and sets `process.env` for Surge's handlers (restored by `close()`). Use
@@ -122,9 +119,6 @@ async function open(
     KAFKA_RETRIES: '1',
     ...extra,
   };
-  const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
-  Object.assign(process.env, env);
-
   const brokers = kafka.bootstrapServers;
   const since = new Map<string, Map<number, number>>(
     await Promise.all(
@@ -144,6 +138,10 @@ async function open(
       ...common(message),
       value: decodeOutput(message, recordName),
     }));
+
+  // Last, once nothing above can fail: close() restores what this replaces.
+  const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, env);
 
   let closed = false;
   const close = async () => {

@@ -8,7 +8,7 @@ import { isCluster, type RedisClient } from './clients';
 import { type DeviceAnswer, DeviceCalls, type DeviceOutcome, type DeviceWork } from './device-calls';
 import { APPLY_DEVICES_LUA } from './device-script';
 import { expirySlackMs } from './layout';
-import { PipelineExecutor, type Queued, runRedis, ScriptsMissing } from './pipeline-executor';
+import { PipelineExecutor, type Queued, runRedis, ScriptsMissing, scriptSha } from './pipeline-executor';
 import { APPLY_STATS_LUA } from './stats-script';
 
 export type { AnalyticsReader } from './analytics-reader';
@@ -45,9 +45,7 @@ export interface AnalyticsStore {
   confirmDurable(): Promise<void>;
 }
 
-// The CommonJS object, not an ES import: see schema-registry.ts (the ES namespace of a built-in costs a cold start).
-const { createHash } = process.getBuiltinModule('node:crypto');
-const STATS_SHA = createHash('sha1').update(APPLY_STATS_LUA).digest('hex');
+const STATS_SHA = scriptSha(APPLY_STATS_LUA);
 
 /**
  * Rounds of a device whose script keeps asking for other archived buckets: each answer names the

@@ -5,7 +5,7 @@ import { RedisError } from '../errors';
 import { BinaryFormatError, BinaryReader, BinaryWriter } from './binary';
 import { APPLY_DEVICES_LUA } from './device-script';
 import { ANSWER, type KeySpace } from './layout';
-import type { Pipeline, Queued } from './pipeline-executor';
+import { type Pipeline, type Queued, scriptSha } from './pipeline-executor';
 import { bucketsOf, parseDeviceState, writeDelta } from './state-codec';
 
 /** How the device script answered for one device (ANSWER in layout.ts). */
@@ -23,9 +23,7 @@ export interface NeedsKeys {
 
 export type DeviceAnswer = DeviceOutcome | NeedsKeys;
 
-// The CommonJS object, not an ES import: see schema-registry.ts (the ES namespace of a built-in costs a cold start).
-const { createHash } = process.getBuiltinModule('node:crypto');
-export const DEVICES_SHA = createHash('sha1').update(APPLY_DEVICES_LUA).digest('hex');
+const DEVICES_SHA = scriptSha(APPLY_DEVICES_LUA);
 
 /**
  * Devices per script call. Calls are written one by one as they are built, so Redis works on one

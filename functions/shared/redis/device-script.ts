@@ -159,7 +159,7 @@ local function apply_device(p, k)
   -- One read for the device and every archived bucket declared.
   local got = mget(device_key, k + 3, k + 2 + K)
   local raw = got[1]
-  local stored, c_version, ${STORED_NUMBERS}, c_last = false
+  local has_state, c_version, ${STORED_NUMBERS}, c_last = false
   local wm, state_bytes, current_start, current = NONE, 0, nil, nil
   if raw then
     local version, why = string.byte(raw, 1), nil
@@ -181,7 +181,7 @@ local function apply_device(p, k)
       end
     end
     if why then return p, next_k, 'device state ' .. device_key .. ' is unreadable: ' .. why end
-    stored = true
+    has_state = true
   elseif redis.call('EXISTS', device_key) == 1 then
     -- MGET answers nil for a key of another type too: only then is the key looked at again.
     return p, next_k, 'device state ' .. device_key .. ' is not a string'
@@ -206,7 +206,7 @@ local function apply_device(p, k)
   local embed = current_start == nil or newest >= current_start
   local rotate = embed and current_start ~= nil and newest > current_start and has_live_minute(current)
   -- A state without a current bucket (format 2) may have the newest bucket archived: it moves in.
-  local absorb = embed and stored and current_start == nil
+  local absorb = embed and has_state and current_start == nil
   local plan, absorbed = NONE, false
   if N > 1 or not embed or rotate or absorb then
     local missing, why
@@ -239,7 +239,7 @@ local function apply_device(p, k)
     end
   end
 
-  if stored then
+  if has_state then
 ${MERGE_NUMBERS}
     if d_lastTs < c_lastTs or (d_lastTs == c_lastTs and d_lastOffset <= c_lastOffset) then
       d_lastTs, d_lastOffset, d_last = c_lastTs, c_lastOffset, c_last

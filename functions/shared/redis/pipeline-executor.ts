@@ -45,6 +45,14 @@ class Redirect {
   }
 }
 
+// The CommonJS object, not an ES import: see schema-registry.ts (the ES namespace of a built-in costs a cold start).
+const { createHash } = process.getBuiltinModule('node:crypto');
+
+/** The SHA-1 by which Redis caches a script (EVALSHA). */
+export function scriptSha(script: string): string {
+  return createHash('sha1').update(script).digest('hex');
+}
+
 /** Runs one Redis operation; any failure becomes a RedisError that says what was being done. */
 export async function runRedis<T>(operation: () => Promise<T>, what: string): Promise<T> {
   try {
