@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseMskEvent } from '../../functions/shared/msk/event';
-import { encodeReading, httpRequest, mskEvent, reading, TestingKitError } from '../../testing';
+import { encodeReading, httpRequest, mskEvent, reading, startTestbed, TestingKitError } from '../../testing';
 import { registry } from '../support/records';
 
 describe("the testing kit's builders", () => {
@@ -67,6 +67,19 @@ describe("the testing kit's builders", () => {
     expect(records[2]?.value).toBeNull();
     expect(JSON.parse(String(records[3]?.value)).deviceId).toBe('b');
   });
+
+  it('builds an empty event from no items, as a mapping never sends but a handler must take', () => {
+    expect(parseMskEvent(mskEvent([]))).toEqual([]);
+  });
+
+  it.each([0, 101, 2.5])(
+    'refuses a testbed of %s partitions before starting any server',
+    async (partitions) => {
+      await expect(startTestbed({ partitions })).rejects.toThrow(
+        `startTestbed() takes partitions from 1 to 100, got number ${partitions}`,
+      );
+    },
+  );
 
   it('encodes a reading as schema version 1 without its firmware', () => {
     const bytes = encodeReading(reading({ firmware: '9.9' }), 'avro-v1');
