@@ -26,3 +26,16 @@ declare module 'kafkajs/src/protocol/requests/produce/v3/request.js' {
   const request: (args: unknown) => { encode: () => Promise<{ buffer: Buffer }> };
   export default request;
 }
+
+/** Patched by patches/kafkajs+2.2.4.patch (test/functions/shared/kafka/kafkajs-patch.test.ts). */
+declare module 'kafkajs/src/producer/groupMessagesPerPartition.js' {
+  type PartitionerArgs = import('kafkajs').PartitionerArgs;
+  type Message = import('kafkajs').Message;
+  function groupMessagesPerPartition(args: {
+    topic: string;
+    partitionMetadata: PartitionerArgs['partitionMetadata'];
+    messages: Message[];
+    partitioner: (args: PartitionerArgs) => number;
+  }): Record<number, Message[]>;
+  export default groupMessagesPerPartition;
+}
