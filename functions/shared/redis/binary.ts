@@ -127,6 +127,12 @@ export class BinaryReader {
     return this.buffer.subarray(at, at + n);
   }
 
+  /** A reader of the next `n` bytes, which this one skips: no copy, and no Buffer view either. */
+  sub(n: number): BinaryReader {
+    const at = this.need(n);
+    return new BinaryReader(this.buffer, at, at + n);
+  }
+
   /** A u16 byte length, then the bytes, as a view. */
   bytes(): Buffer {
     return this.slice(this.u16());

@@ -210,7 +210,7 @@ function readAnswer(
     case ANSWER.duplicate: {
       const length = answer.u32();
       if (length === 0) throw new RedisError(`device ${delta.deviceId} has no aggregates after its update`);
-      const state = parseDeviceState(delta.deviceId, answer.slice(length)) as DeviceState;
+      const state = parseDeviceState(delta.deviceId, answer.sub(length)) as DeviceState;
       remember(delta.deviceId, answer.f64());
       return { kind: code === ANSWER.applied ? 'applied' : 'duplicate', state };
     }

@@ -161,18 +161,23 @@ const AT = Object.fromEntries(STATE_NUMBERS.map(([name], i) => [name, i])) as Re
   Record<StateNumber, number>
 >;
 
+/**
+ * The numbers of the state being read. One array for every read: a fleet batch reads a state per
+ * device, and an array each was a tenth of what it allocated. Reads are synchronous, so none overlap.
+ */
+const numbers = new Float64Array(STATE_NUMBERS.length);
+
 function readDeviceState(deviceId: string, state: BinaryReader): DeviceState {
   const version = state.u8();
   if (!READABLE_VERSIONS.includes(version)) {
     throw new BinaryFormatError(`state format ${version}, expected ${STATE_VERSION}`);
   }
-  const n = new Float64Array(STATE_NUMBERS.length);
+  const n = numbers;
   for (let i = 0; i < n.length; i++) n[i] = state.f64();
-  const lastBytes = state.bytes();
   const last =
     version === STATE_VERSION_MESSAGEPACK_LAST
-      ? readMessagePackLastReading(lastBytes)
-      : readLastReading(new BinaryReader(lastBytes));
+      ? readMessagePackLastReading(state.bytes())
+      : readLastReading(state.sub(state.u16()));
   // The watermarks (and the current bucket) that follow are the script's business.
   const count = n[AT.count] as number;
   return {
@@ -200,14 +205,17 @@ function readDeviceState(deviceId: string, state: BinaryReader): DeviceState {
   };
 }
 
-/** A device's stored state (DEVICE_VALUE in layout.ts) as readers see it. */
+/**
+ * A device's stored state (DEVICE_VALUE in layout.ts) as readers see it: the whole of `stored`, or
+ * a reader over it (as the device script's answers carry it).
+ */
 export function parseDeviceState(
   deviceId: string,
-  stored: Buffer | null | undefined,
+  stored: Buffer | BinaryReader | null | undefined,
 ): DeviceState | undefined {
   if (stored == null) return undefined;
   try {
-    return readDeviceState(deviceId, new BinaryReader(stored));
+    return readDeviceState(deviceId, stored instanceof BinaryReader ? stored : new BinaryReader(stored));
   } catch (cause) {
     if (cause instanceof RedisError) throw cause;
     throw new RedisError(`device ${deviceId} has unreadable aggregates: ${(cause as Error).message}`, {

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { deviceDelta, partitionDelta } from '../../../functions/analytics/aggregate';
 import type { AcceptedRecord, Classified } from '../../../functions/analytics/decode';
@@ -40,6 +41,48 @@ describe('deviceDelta', () => {
         { start: T0 + 60_000, count: 1, min: 10, max: 10, sum: 10 },
       ],
     });
+  });
+
+  it('finds each reading its segment and window in any order of partitions and minutes', () => {
+    // Drawn as (partition, minute) pairs: one partition or several, interleaved or not, minutes
+    // revisited; checked against a plain grouping of the same records.
+    const draws = fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 5 })), {
+      minLength: 1,
+      maxLength: 40,
+    });
+    fc.assert(
+      fc.property(draws, (pairs) => {
+        const records = pairs.map(([partition, minute], i) =>
+          accepted(telemetry({ ts: T0 + minute * 60_000 + i, temperature: i }), 100 + i, partition),
+        );
+        const delta = deviceDelta('dev-1', records);
+        const segments = new Map<string, { topicPartition: string; minOffset: number; maxOffset: number }>();
+        const windows = new Map<
+          number,
+          { start: number; count: number; min: number; max: number; sum: number }
+        >();
+        for (const { source, reading } of records) {
+          const tp = `iot-data-${source.partition}`;
+          const segment = segments.get(tp) ?? {
+            topicPartition: tp,
+            minOffset: source.offset,
+            maxOffset: source.offset,
+          };
+          segment.maxOffset = source.offset;
+          segments.set(tp, segment);
+          const start = windowStart(reading.ts);
+          const t = reading.temperature;
+          const w = windows.get(start) ?? { start, count: 0, min: t, max: t, sum: 0 };
+          w.count++;
+          w.min = Math.min(w.min, t);
+          w.max = Math.max(w.max, t);
+          w.sum += t;
+          windows.set(start, w);
+        }
+        expect(delta?.segments).toEqual([...segments.values()]);
+        expect(delta?.windows).toEqual([...windows.values()]);
+      }),
+    );
   });
 
   it('takes as last the reading with the greatest ts, whatever the offset order', () => {
