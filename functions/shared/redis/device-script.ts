@@ -47,6 +47,7 @@ ${LUA_LAYOUT}
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local keep = ttl + slack
+local STATE_WITH_MARKS = STATE_HEAD .. 'c0'
 local EMPTY_MINUTES = string.rep('\\0', MINUTES_BYTES)
 local out, o = {}, 0
 local function answer(bytes)
@@ -104,13 +105,15 @@ end
 
 ${WINDOW_BUCKETS_LUA}
 
+-- The watermarks packed, and how many. Most devices read from one partition: no table for one.
 local function encode_watermarks(wm)
-  local parts, W = {}, 0
+  local one, parts, W = '', nil, 0
   for tp, offset in pairs(wm) do
     W = W + 1
-    parts[W] = pk(WATERMARK, #tp, tp, offset)
+    local mark = pk(WATERMARK, #tp, tp, offset)
+    if W == 1 then one = mark elseif W == 2 then parts = {one, mark} else parts[W] = mark end
   end
-  return W, table.concat(parts)
+  return W, parts and table.concat(parts) or one
 end
 
 -- The device key's value and those of KEYS[first..last], one MGET per thousand keys: Lua's unpack
@@ -248,13 +251,12 @@ ${MERGE_NUMBERS}
   if wm == NONE then wm = {} end
   for s = 1, S do wm[seg_tp[s]] = seg_high[s] end
   local W, marks = encode_watermarks(wm)
-  local state = pk(STATE_HEAD, STATE_VERSION, ${DELTA_NUMBERS}, #d_last, d_last, W) .. marks
+  local state = pk(STATE_WITH_MARKS, STATE_VERSION, ${DELTA_NUMBERS}, #d_last, d_last, W, marks)
   redis.call('SET', device_key, state .. pk('>d', current_start) .. current)
   if absorbed then redis.call('DEL', KEYS[key_of[newest]]) end
   if plan ~= NONE then write_archived(index, plan) end
-  answer(pk('>BI4', APPLIED, #state))
-  answer(state)
-  answer(pk('>d', current_start))
+  -- One pack per answer: struct.pack costs more per call than per byte.
+  answer(pk('>BI4c0d', APPLIED, #state, state, current_start))
   return p, next_k
 end
 
