@@ -33,14 +33,13 @@ export class BatchFactory {
      * @default - a fleet of this factory's own
      */
     fleet = `sensor${nextPartition}`,
+    /**
+     * Event time of the first reading; each next one is 5 ms later.
+     * @default - twelve hours ago
+     */
+    startTs = Date.now() - 12 * 3_600_000,
   ) {
-    this.generator = new TelemetryGenerator({
-      devices,
-      seed,
-      devicePrefix: fleet,
-      startTs: Date.now() - 12 * 3_600_000,
-      intervalMs: 5,
-    });
+    this.generator = new TelemetryGenerator({ devices, seed, devicePrefix: fleet, startTs, intervalMs: 5 });
   }
 
   event(size: number, encoding: Encoding = 'avro', partition = this.partition): MSKEvent {
