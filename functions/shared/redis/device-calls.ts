@@ -134,13 +134,13 @@ export class DeviceCalls {
 
   private command(work: readonly DeviceWork[], deliver: (states: DeviceState[]) => void): Queued {
     const add = (pipeline: Pipeline) => {
-      const keys: string[] = [];
+      // Every device key first, then each device's window index and declared buckets (KEYS in layout.ts).
+      const keys: string[] = work.map(({ delta }) => this.keys.device(delta.deviceId));
       const out = this.writer;
       // Whatever an earlier call that threw midway left in the writer is not this call's.
       out.reset();
       for (const { delta, buckets, declared } of work) {
         const id = delta.deviceId;
-        keys.push(this.keys.device(id));
         if (declared.length > 0) {
           keys.push(this.keys.windowIndex(id));
           for (const start of declared) keys.push(this.keys.windowBucket(id, start));

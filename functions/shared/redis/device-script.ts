@@ -116,20 +116,26 @@ local function encode_watermarks(wm)
   return W, parts and table.concat(parts) or one
 end
 
--- The device key's value and those of KEYS[first..last], one MGET per thousand keys: Lua's unpack
--- takes only so many values at once, and a backfilled delta may span thousands of buckets.
-local function mget(device_key, first, last)
-  local got = redis.call('MGET', device_key, unpack(KEYS, first, math.min(last, first + 998)))
-  for from = first + 999, last, 1000 do
+-- The values of KEYS[first..last], one MGET per thousand keys: Lua's unpack takes only so many
+-- values at once, and a backfilled delta may span thousands of buckets.
+local function mget(first, last)
+  local got = {}
+  for from = first, last, 1000 do
     local more = redis.call('MGET', unpack(KEYS, from, math.min(last, from + 999)))
     for i = 1, #more do got[#got + 1] = more[i] end
   end
   return got
 end
 
--- One device: the delta at position p of ARGV[1], its keys from KEYS[k + 1]. Answers, and returns
--- where the next delta and the next device's keys start, and why the device is unreadable if it is.
-local function apply_device(p, k)
+-- Every device key of the call, read at once: a command costs a script more than the keys it
+-- reads. Their new values are written at once too, at the end (sets: key, value, key, value...).
+local stored = mget(1, devices)
+local sets = {}
+
+-- Device d: the delta at position p of ARGV[1], its value stored[d], its key KEYS[d] and its other
+-- keys from KEYS[k + 1]. Answers, and returns where the next delta and the next device's other keys
+-- start, and why the device is unreadable if it is.
+local function apply_device(d, p, k)
   local S
   S, p = up('>H', A, p)
   for s = 1, S do
@@ -152,16 +158,16 @@ local function apply_device(p, k)
     for j = 1, K do
       local start
       start, p = up('>d', A, p)
-      key_of[start] = k + 2 + j
+      key_of[start] = k + 1 + j
     end
   end
   if p > #A + 1 then error('the deltas are truncated') end
-  local device_key, index = KEYS[k + 1], KEYS[k + 2]
-  local next_k = k + 1 + (K > 0 and K + 1 or 0)
+  local device_key, index = KEYS[d], KEYS[k + 1]
+  local next_k = k + (K > 0 and K + 1 or 0)
 
-  -- One read for the device and every archived bucket declared.
-  local got = mget(device_key, k + 3, k + 2 + K)
-  local raw = got[1]
+  -- One read for every archived bucket declared (got[j] for the j-th).
+  local got = K > 0 and mget(k + 2, k + 1 + K) or NONE
+  local raw = stored[d]
   local has_state, c_version, ${STORED_NUMBERS}, c_last = false
   local wm, state_bytes, current_start, current = NONE, 0, nil, nil
   if raw then
@@ -252,7 +258,8 @@ ${MERGE_NUMBERS}
   for s = 1, S do wm[seg_tp[s]] = seg_high[s] end
   local W, marks = encode_watermarks(wm)
   local state = pk(STATE_WITH_MARKS, STATE_VERSION, ${DELTA_NUMBERS}, #d_last, d_last, W, marks)
-  redis.call('SET', device_key, state .. pk('>d', current_start) .. current)
+  sets[#sets + 1] = device_key
+  sets[#sets + 1] = state .. pk('>d', current_start) .. current
   if absorbed then redis.call('DEL', KEYS[key_of[newest]]) end
   if plan ~= NONE then write_archived(index, plan) end
   -- One pack per answer: struct.pack costs more per call than per byte.
@@ -260,9 +267,9 @@ ${MERGE_NUMBERS}
   return p, next_k
 end
 
-local p, k = 1, 0
-for _ = 1, devices do
-  local ok, next_p, next_k, why = pcall(apply_device, p, k)
+local p, k = 1, devices
+for d = 1, devices do
+  local ok, next_p, next_k, why = pcall(apply_device, d, p, k)
   if not ok then
     -- A refused write (OOM) or a malformed call: the whole call fails, as Redis reports it.
     return redis.error_reply(type(next_p) == 'table' and tostring(next_p.err) or tostring(next_p))
@@ -272,6 +279,10 @@ for _ = 1, devices do
     answer(pk('>BHc0', UNREADABLE, #why, why))
   end
   p, k = next_p, next_k
+end
+if #sets > 0 then
+  local ok, refused = pcall(redis.call, 'MSET', unpack(sets))
+  if not ok then return redis.error_reply(type(refused) == 'table' and tostring(refused.err) or tostring(refused)) end
 end
 return table.concat(out)
 `;

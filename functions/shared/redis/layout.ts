@@ -123,8 +123,9 @@ export function expirySlackMs(ttlMs: number): number {
  *   H N, N × (d bucket start, B M, M × MINUTE_DELTA)   (buckets in ascending start) |
  *   H K, K × d start                                (archived buckets whose keys are declared)
  *
- * KEYS, per device: its device key, then, when K > 0, its window index and the K archived
- * buckets' keys in that order.
+ * KEYS: the device keys of the call's devices, in the order of their deltas; then, for each device
+ * with K > 0 in the same order, its window index and the K archived buckets' keys in that order.
+ * The script reads every device key with one MGET and writes their new values with one MSET.
  */
 export const MINUTE_DELTA_FORMAT = '>Bdddd';
 /** A minute of a delta: u8 minute in its bucket, then count, min, max, sum. */
