@@ -271,7 +271,11 @@ local p, k = 1, devices
 for d = 1, devices do
   local ok, next_p, next_k, why = pcall(apply_device, d, p, k)
   if not ok then
-    -- A refused write (OOM) or a malformed call: the whole call fails, as Redis reports it.
+    -- A refused write (OOM) or a malformed call: the whole call fails, as Redis reports it. The
+    -- devices before this one are written first, whole: their archived buckets already are, and
+    -- a retry must find them applied, not merge those buckets again. (After a refused first write
+    -- this MSET is refused too, and nothing is written.)
+    if #sets > 0 then pcall(redis.call, 'MSET', unpack(sets)) end
     return redis.error_reply(type(next_p) == 'table' and tostring(next_p.err) or tostring(next_p))
   end
   if why then

@@ -217,6 +217,24 @@ describe('the device script', () => {
     expect((await server.store.device('rot'))?.count).toBe(4);
   });
 
+  it('writes the devices before a malformed one whole when the call fails, so that the retry finds them applied and archives nothing twice', async () => {
+    const older = T0 - BUCKET_MS;
+    await apply(delta('rot', [{ reading: { ts: older, temperature: 1 }, offset: 0 }]));
+    // In one call: 'rot' moves to a newer bucket (its current one is archived), then a delta the
+    // script refuses (readings without windows) fails the whole call.
+    const rotating = delta('rot', [{ reading: { ts: T0, temperature: 2 }, offset: 1 }]);
+    const malformed = { ...delta('bad', [{ reading: {}, offset: 2 }]), windows: [] };
+    await expect(apply(rotating, malformed)).rejects.toThrow(/has no windows/);
+    expect((await server.store.device('rot'))?.count).toBe(2);
+    expect(await server.store.device('bad')).toBeUndefined();
+    // The batch's retry, without the malformed delta.
+    expect((await apply(rotating)).map((o) => o.kind)).toEqual(['duplicate']);
+    expect((await server.store.windows('rot', ...everything)).map((w) => [w.start, w.count])).toEqual([
+      [older, 1],
+      [T0, 1],
+    ]);
+  });
+
   it('drops a current bucket whose minutes have all expired instead of archiving it', async () => {
     const short = new RedisAnalyticsStore(server.redis, { keyPrefix: 'surge', windowTtlSeconds: 0.2 });
     await short.apply({
