@@ -131,6 +131,15 @@ end
 -- reads. Their new values are written at once too, at the end (sets: key, value, key, value...).
 local stored = mget(1, devices)
 local sets = {}
+-- Writes the values set so far; false and the error if Redis refused them.
+local function write_sets()
+  if #sets == 0 then return true end
+  return pcall(redis.call, 'MSET', unpack(sets))
+end
+-- A failure of the whole call, as Redis reports it.
+local function call_error(e)
+  return redis.error_reply(type(e) == 'table' and tostring(e.err) or tostring(e))
+end
 
 -- Device d: the delta at position p of ARGV[1], its value stored[d], its key KEYS[d] and its other
 -- keys from KEYS[k + 1]. Answers, and returns where the next delta and the next device's other keys
@@ -275,8 +284,8 @@ for d = 1, devices do
     -- devices before this one are written first, whole: their archived buckets already are, and
     -- a retry must find them applied, not merge those buckets again. (After a refused first write
     -- this MSET is refused too, and nothing is written.)
-    if #sets > 0 then pcall(redis.call, 'MSET', unpack(sets)) end
-    return redis.error_reply(type(next_p) == 'table' and tostring(next_p.err) or tostring(next_p))
+    write_sets()
+    return call_error(next_p)
   end
   if why then
     why = string.sub(why, 1, 1000)
@@ -284,9 +293,7 @@ for d = 1, devices do
   end
   p, k = next_p, next_k
 end
-if #sets > 0 then
-  local ok, refused = pcall(redis.call, 'MSET', unpack(sets))
-  if not ok then return redis.error_reply(type(refused) == 'table' and tostring(refused.err) or tostring(refused)) end
-end
+local written, refused = write_sets()
+if not written then return call_error(refused) end
 return table.concat(out)
 `;
