@@ -131,10 +131,14 @@ end
 -- reads. Their new values are written at once too, at the end (sets: key, value, key, value...).
 local stored = mget(1, devices)
 local sets = {}
--- Writes the values set so far; false and the error if Redis refused them.
+-- Writes the values set so far, a thousand keys and values per MSET (as mget, for unpack's sake);
+-- false and the error if Redis refused them.
 local function write_sets()
-  if #sets == 0 then return true end
-  return pcall(redis.call, 'MSET', unpack(sets))
+  for from = 1, #sets, 1000 do
+    local ok, refused = pcall(redis.call, 'MSET', unpack(sets, from, math.min(#sets, from + 999)))
+    if not ok then return false, refused end
+  end
+  return true
 end
 -- A failure of the whole call, as Redis reports it.
 local function call_error(e)

@@ -5,6 +5,8 @@ import type { AcceptedRecord } from '../../../../functions/analytics/decode';
 import type { DeviceDelta } from '../../../../functions/domain/deltas';
 import type { Telemetry } from '../../../../functions/domain/telemetry';
 import { type DeviceOutcome, RedisAnalyticsStore } from '../../../../functions/shared/redis/analytics-store';
+import { BinaryWriter } from '../../../../functions/shared/redis/binary';
+import { APPLY_DEVICES_LUA } from '../../../../functions/shared/redis/device-script';
 import {
   ARCHIVED_BUCKET_BYTES,
   BUCKET_MS,
@@ -14,6 +16,7 @@ import {
   STATE_VERSION,
   STATE_VERSION_ARCHIVED_ONLY,
 } from '../../../../functions/shared/redis/layout';
+import { bucketsOf, writeDelta } from '../../../../functions/shared/redis/state-codec';
 import { expectAggregatesEqual, expectedDevice } from '../../../support/expected-aggregates';
 import { telemetry } from '../../../support/records';
 import { storeUnderTest } from '../../../support/store-under-test';
@@ -233,6 +236,27 @@ describe('the device script', () => {
       [older, 1],
       [T0, 1],
     ]);
+  });
+
+  it('applies a call of more devices than one MGET or MSET may carry from Lua (5,000), every one of them', async () => {
+    // The store sends 64 devices per call; the script itself takes any number, in slices.
+    const deltas = Array.from({ length: 5_000 }, (_, i) =>
+      delta(`many-${i}`, [{ reading: { temperature: i / 100 }, offset: i }]),
+    );
+    const out = new BinaryWriter();
+    for (const d of deltas) writeDelta(out, d, bucketsOf(d.windows), []);
+    const ids = deltas.map((d) => keys.device(d.deviceId));
+    await server.redis.eval(
+      APPLY_DEVICES_LUA,
+      ids.length,
+      ...ids,
+      out.take(),
+      3_600_000,
+      ids.length,
+      360_000,
+    );
+    expect(await server.redis.exists(...ids)).toBe(5_000);
+    expect((await server.store.device('many-4999'))?.temperature.max).toBe(49.99);
   });
 
   it('drops a current bucket whose minutes have all expired instead of archiving it', async () => {
