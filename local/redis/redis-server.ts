@@ -31,13 +31,15 @@ export interface RedisServerOptions {
 
 async function launch(
   port: number,
-  dataDir: string | undefined,
+  dataDir: string,
+  durable: boolean,
   extra: readonly string[] = [],
 ): Promise<ChildProcess> {
-  const persistence =
-    dataDir === undefined
-      ? ['--appendonly', 'no']
-      : ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dataDir];
+  // Every server has a directory of its own, durable or not: a replica writes the primary's RDB
+  // there on a full sync, which would otherwise land in the caller's working directory.
+  const persistence = durable
+    ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dataDir]
+    : ['--appendonly', 'no', '--dir', dataDir];
   const child = spawn(
     'redis-server',
     [
@@ -88,21 +90,27 @@ async function terminate(child: ChildProcess): Promise<void> {
 /** Starts a throwaway redis-server on a free loopback port. */
 export async function startRedis(options: RedisServerOptions = {}): Promise<LocalRedis> {
   ensureSystemPackages(['redis-server']);
-  const dataDir = options.durable ? mkdtempSync(join(tmpdir(), 'surge-redis-')) : undefined;
+  const dataDir = mkdtempSync(join(tmpdir(), 'surge-redis-'));
+  const durable = options.durable ?? false;
   const extra = [
     ...(options.replicaOf === undefined ? [] : ['--replicaof', '127.0.0.1', String(options.replicaOf)]),
     ...(options.args ?? []),
   ];
   let { port, child } = await onFreePort(freePort, async (port) => ({
     port,
-    child: await launch(port, dataDir, extra),
-  }));
+    child: await launch(port, dataDir, durable, extra),
+  })).catch((error: unknown) => {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  });
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     async restart() {
       await terminate(child);
-      child = await launch(port, dataDir, extra);
+      // What a replica's full sync left there would be loaded: a server that is not durable starts empty.
+      if (!durable) rmSync(join(dataDir, 'dump.rdb'), { force: true });
+      child = await launch(port, dataDir, durable, extra);
     },
     pause() {
       child.kill('SIGSTOP');
@@ -118,7 +126,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Loca
     },
     async stop() {
       await terminate(child);
-      if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
