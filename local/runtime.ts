@@ -127,6 +127,7 @@ export class LocalRuntime {
         KAFKA_COMPRESSION: process.env.KAFKA_COMPRESSION ?? config.analytics.kafkaCompression,
         ALERT_TEMPERATURE_THRESHOLD: String(config.analytics.alertTemperatureThreshold),
         WINDOW_TTL_SECONDS: String(config.analytics.windowTtlSeconds),
+        EVENT_SOURCE_STARTING_POSITION: config.eventSource.startingPosition,
       };
       const container = createAnalyticsContainer(env);
       const analytics = createAnalyticsHandler({ container: () => container }) as BatchHandler;

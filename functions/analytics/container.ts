@@ -1,6 +1,7 @@
 import { SchemaRegistry } from '../shared/avro/schema-registry';
 import { type AnalyticsConfig, loadAnalyticsConfig } from '../shared/config';
 import { resolveBrokers } from '../shared/kafka/brokers';
+import { KafkaPartitionOrigins } from '../shared/kafka/partition-origins';
 import { KafkaPublisher } from '../shared/kafka/publisher';
 import { RedisAnalyticsStore } from '../shared/redis/analytics-store';
 import type { RedisClient } from '../shared/redis/clients';
@@ -21,6 +22,7 @@ export function createAnalyticsContainer(env: NodeJS.ProcessEnv = process.env): 
   const registry = SchemaRegistry.fromDirectory();
   let redis: RedisClient | undefined;
   let publisher: KafkaPublisher | undefined;
+  let origins: KafkaPartitionOrigins | undefined;
   let building: Promise<BatchProcessor> | undefined;
 
   async function build(bootstrapServers?: string): Promise<BatchProcessor> {
@@ -40,7 +42,11 @@ export function createAnalyticsContainer(env: NodeJS.ProcessEnv = process.env): 
       waitTimeoutMs: config.redisWaitTimeoutMs,
     });
     store.warmUp();
-    return createBatchProcessor({ store, publisher, registry, config });
+    // Only a mapping that starts at TRIM_HORIZON says where a partition's first batch must start.
+    if (config.eventSourceStartingPosition === 'TRIM_HORIZON' && config.watermarkGapTolerance >= 0) {
+      origins = new KafkaPartitionOrigins(config.kafka, brokers);
+    }
+    return createBatchProcessor({ store, publisher, registry, config, origins });
   }
 
   return {
@@ -56,7 +62,7 @@ export function createAnalyticsContainer(env: NodeJS.ProcessEnv = process.env): 
       return building;
     },
     async close() {
-      await publisher?.disconnect();
+      await Promise.all([publisher?.disconnect(), origins?.disconnect()]);
       redis?.disconnect();
     },
   };

@@ -3,7 +3,8 @@ import type { DeviceState } from '../domain/model';
 import type { QuarantineReason } from '../domain/telemetry';
 import type { SchemaRegistry } from '../shared/avro/schema-registry';
 import type { AnalyticsConfig } from '../shared/config';
-import { StoreBehindError, type WatermarkGap } from '../shared/errors';
+import { StoreBehindError } from '../shared/errors';
+import type { PartitionOrigins } from '../shared/kafka/partition-origins';
 import type { OutboundMessage, Publisher } from '../shared/kafka/publisher';
 import { type SourceRecord, topicPartition } from '../shared/msk/event';
 import type { AnalyticsStore } from '../shared/redis/analytics-store';
@@ -16,6 +17,7 @@ import {
   type Recompute,
   unreadableCorrection,
 } from './exactly-once';
+import { originGaps, watermarkGaps } from './gaps';
 import { alertMessage, alertReasons, deadLetterMessage, summaryMessage } from './outputs';
 
 export interface ProcessorDependencies {
@@ -24,6 +26,11 @@ export interface ProcessorDependencies {
   readonly registry: SchemaRegistry;
   readonly config: Pick<AnalyticsConfig, 'topics' | 'alertTemperatureThreshold'> &
     Partial<Pick<AnalyticsConfig, 'watermarkGapTolerance'>>;
+  /**
+   * Where partitions' logs begin, for a mapping that starts at TRIM_HORIZON: a batch of a partition
+   * the store has nothing of is checked against it. @default - such a batch is applied unchecked
+   */
+  readonly origins?: PartitionOrigins;
 }
 
 export interface BatchOutcome {
@@ -53,7 +60,7 @@ export type BatchProcessor = (records: readonly SourceRecord[]) => Promise<Batch
  * that starts past where the store stands (it lost writes) is refused with StoreBehindError.
  */
 export function createBatchProcessor(deps: ProcessorDependencies): BatchProcessor {
-  const { store, publisher, registry, config } = deps;
+  const { store, publisher, registry, config, origins } = deps;
   const gapTolerance = config.watermarkGapTolerance ?? 0;
 
   return async function processBatch(records) {
@@ -120,7 +127,15 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
 
     const partitionDeltas = [...partitions.values()].map((entry) => entry.fold.delta() as PartitionDelta);
     if (standing !== undefined) {
-      const gaps = watermarkGaps(await standing, partitionDeltas, gapTolerance);
+      const marks = await standing;
+      const gaps = watermarkGaps(marks, partitionDeltas, gapTolerance);
+      // A partition the store has nothing of: its first batch went to the failure destination, or
+      // the store lost everything. Either way the batch must start where the partition's log begins.
+      const unseen = partitionDeltas.filter((p) => (marks.get(p.topicPartition) ?? -1) < 0);
+      if (origins !== undefined && unseen.length > 0) {
+        const refs = unseen.map((p) => partitions.get(p.topicPartition) as PartitionEntry);
+        gaps.push(...originGaps(await origins.earliest(refs), unseen, gapTolerance));
+      }
       if (gaps.length > 0) throw new StoreBehindError(gaps);
     }
 
@@ -244,26 +259,6 @@ function partitionsOf(records: readonly SourceRecord[]): string[] {
     if (!out.includes(tp)) out.push(tp);
   }
   return out;
-}
-
-/**
- * Partitions whose batch starts more than `tolerance` offsets past the store's watermark. Offsets
- * of one partition are contiguous but for transaction markers, so a larger jump means records that
- * Kafka has committed are missing from the store. A partition the store has never seen has no gap.
- */
-export function watermarkGaps(
-  standing: ReadonlyMap<string, number>,
-  partitions: readonly PartitionDelta[],
-  tolerance: number,
-): WatermarkGap[] {
-  const gaps: WatermarkGap[] = [];
-  for (const { topicPartition: tp, minOffset: start } of partitions) {
-    const watermark = standing.get(tp) ?? -1;
-    if (watermark >= 0 && start - watermark - 1 > tolerance) {
-      gaps.push({ topicPartition: tp, storeWatermark: watermark, batchStart: start });
-    }
-  }
-  return gaps;
 }
 
 interface DeviceEntry {

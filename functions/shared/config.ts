@@ -85,6 +85,14 @@ export interface AnalyticsConfig {
    * before the batch is refused as a sign of lost writes; -1 turns the check off.
    */
   readonly watermarkGapTolerance: number;
+  /**
+   * EVENT_SOURCE_STARTING_POSITION: where the event source mapping starts a partition. With
+   * TRIM_HORIZON, a batch of a partition the store has nothing of must start where the partition's
+   * log begins (within the tolerance), or it is refused like a gap: the partition's first batch went
+   * to the failure destination, or the store lost everything. @default - unset: such a batch is applied
+   * (LATEST gives no offset to check it against)
+   */
+  readonly eventSourceStartingPosition?: 'TRIM_HORIZON' | 'LATEST';
 }
 
 export interface QueryConfig {
@@ -251,7 +259,14 @@ export function loadAnalyticsConfig(env: Env = process.env): AnalyticsConfig {
       -1,
       Number.MAX_SAFE_INTEGER,
     ),
+    eventSourceStartingPosition: startingPosition(env),
   };
+}
+
+function startingPosition(env: Env): AnalyticsConfig['eventSourceStartingPosition'] {
+  const name = 'EVENT_SOURCE_STARTING_POSITION';
+  if (optional(env, name) === undefined) return undefined;
+  return oneOf(env, name, ['TRIM_HORIZON', 'LATEST'] as const, 'LATEST');
 }
 
 function waitReplicas(env: Env): number {

@@ -33,10 +33,28 @@ export class KafkaError extends InfrastructureError {
 /** Where the store stands against where a batch starts, for one topic-partition. */
 export interface WatermarkGap {
   readonly topicPartition: string;
-  /** The highest offset the store has applied. */
+  /** The highest offset the store has applied; -1 for a partition it has nothing of. */
   readonly storeWatermark: number;
   /** The first offset of the batch. */
   readonly batchStart: number;
+  /**
+   * For a partition the store has nothing of: where the partition's log begins, which is where an
+   * event source mapping starting at TRIM_HORIZON delivered it from.
+   */
+  readonly logStart?: number;
+}
+
+/** The offset to rebuild a gap's partition from. */
+function rebuildFrom(gap: WatermarkGap): number {
+  return gap.logStart ?? gap.storeWatermark + 1;
+}
+
+function describeGap(g: WatermarkGap): string {
+  const applied =
+    g.logStart === undefined
+      ? `has offsets up to ${g.storeWatermark} applied`
+      : `has nothing applied and its log begins at ${g.logStart}`;
+  return `${g.topicPartition} ${applied}, the batch starts at ${g.batchStart}: rebuild ${g.topicPartition} from ${rebuildFrom(g)}`;
 }
 
 /**
@@ -48,13 +66,6 @@ export class StoreBehindError extends RedisError {
   override name = 'StoreBehindError';
 
   constructor(readonly gaps: readonly WatermarkGap[]) {
-    super(
-      `the store is behind the batch: ${gaps
-        .map(
-          (g) =>
-            `${g.topicPartition} has offsets up to ${g.storeWatermark} applied, the batch starts at ${g.batchStart}: rebuild ${g.topicPartition} from ${g.storeWatermark + 1}`,
-        )
-        .join('; ')}`,
-    );
+    super(`the store is behind the batch: ${gaps.map(describeGap).join('; ')}`);
   }
 }

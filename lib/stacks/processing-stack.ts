@@ -80,6 +80,9 @@ export class ProcessingStack extends Stack {
         TOPIC_FAILED: topics.failed,
         ALERT_TEMPERATURE_THRESHOLD: String(settings.alertTemperatureThreshold),
         WINDOW_TTL_SECONDS: String(settings.windowTtlSeconds),
+        // A partition's first batch is checked against where its log begins (ListOffsets, which the
+        // consume grant's DescribeTopic on the input topic allows).
+        EVENT_SOURCE_STARTING_POSITION: es.startingPosition,
         POWERTOOLS_LOG_LEVEL: config.stage === 'prod' ? 'WARN' : 'INFO',
       },
     });

@@ -179,6 +179,55 @@ describe('local runtime', () => {
     });
   }, 180_000);
 
+  it("diverts a partition's very first batch and every one behind it, and their replay is exact", async () => {
+    // The store has nothing of iot-data-0 when its first batch is diverted: only where the log begins
+    // (the mapping starts at TRIM_HORIZON) tells that the batches after it skip offsets.
+    const wrapHandler =
+      (handler: BatchHandler): BatchHandler =>
+      async (event, context) => {
+        if (event.records['iot-data-0']?.some((r) => r.offset < 50)) {
+          throw new Error('injected: the first batch always fails');
+        }
+        return handler(event, context);
+      };
+    const giving = config({ eventSource: { retryAttempts: 1, bisectBatchOnError: false, batchSize: 100 } });
+    expect(giving.eventSource.startingPosition).toBe('TRIM_HORIZON');
+    await withRuntime({ config: giving, wrapHandler }, async (runtime) => {
+      const result = await simulate({
+        brokers: runtime.brokers,
+        topic: 'iot-data',
+        devices: 30,
+        events: 3_000,
+        rate: 0,
+        badRatio: 0,
+      });
+      await until(
+        () => runtime.emulator.stats.committed === 3_000,
+        'all events committed or diverted',
+        90_000,
+      );
+      const documents = await readTopic(runtime.brokers.join(','), 'iot-data-failed');
+      const diverted = documents.flatMap((d) =>
+        Object.keys(JSON.parse(d.value?.toString() ?? '{}').payload.records),
+      );
+      // The failed batch and the ones refused behind it, of that partition only.
+      expect(documents.length).toBeGreaterThan(1);
+      expect(new Set(diverted)).toEqual(new Set(['iot-data-0']));
+
+      const tools = await toolsContext({
+        REDIS_URL: runtime.redisUrl,
+        KAFKA_BROKERS: runtime.brokers.join(','),
+        KAFKA_IDEMPOTENT: 'false',
+      });
+      try {
+        await replayFailed({ topic: 'iot-data-failed' }, tools);
+      } finally {
+        await tools.close();
+      }
+      await expectMatchesTruth(runtime, result.truth);
+    });
+  }, 180_000);
+
   it('writes an sqs destination as AWS metadata documents in a file, and the replay from it is exact', async () => {
     const failureFile = join(mkdtempSync(join(tmpdir(), 'surge-sqs-')), 'failed-batches.jsonl');
     const wrapHandler =

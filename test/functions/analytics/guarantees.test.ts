@@ -169,6 +169,64 @@ describe('guarantees of the analytics handler', () => {
     expect((await store.device('gap'))?.count).toBe(2);
   });
 
+  describe('a partition the store has nothing of, under a mapping that starts at TRIM_HORIZON', () => {
+    let fromStart: (event: MSKEvent) => Promise<void>;
+    beforeAll(() => {
+      const container = createAnalyticsContainer({
+        ...infra.env,
+        EVENT_SOURCE_STARTING_POSITION: 'TRIM_HORIZON',
+      });
+      containers.push(container);
+      fromStart = createAnalyticsHandler({ container: () => container });
+    });
+    const reading = (offset: number) =>
+      telemetryRecord(telemetry({ deviceId: 'origin', ts: telemetry().ts + offset }), { offset });
+
+    it('refuses its first batch when it starts past where the log begins (the batch before went to the failure destination), applying nothing', async () => {
+      const error = await fromStart(buildMskEvent([5, 6].map(reading))).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreBehindError);
+      // The mock cluster's iot-data-0 is empty, so its log begins at 0.
+      expect((error as StoreBehindError).gaps).toEqual([
+        { topicPartition: 'iot-data-0', storeWatermark: -1, batchStart: 5, logStart: 0 },
+      ]);
+      expect((error as Error).message).toMatch(
+        /nothing applied and its log begins at 0.*rebuild iot-data-0 from 0/,
+      );
+      expect(await store.device('origin')).toBeUndefined();
+      expect((await store.stats()).records).toBe(0);
+
+      // The diverted batch replayed first, then the refused one: both applied, exactly.
+      await fromStart(buildMskEvent([0, 1, 2, 3, 4].map(reading)));
+      await fromStart(buildMskEvent([5, 6].map(reading)));
+      expect((await store.device('origin'))?.count).toBe(7);
+    });
+
+    it('refuses the batch after a store that lost everything, where it used to start again from nothing', async () => {
+      await fromStart(buildMskEvent([0, 1, 2].map(reading)));
+      await redis.flushall();
+      await expect(fromStart(buildMskEvent([3, 4].map(reading)))).rejects.toThrow(
+        /rebuild iot-data-0 from 0/,
+      );
+      expect(await store.device('origin')).toBeUndefined();
+    });
+
+    it('applies a first batch that starts where the log begins, and asks nothing once the partition is known', async () => {
+      await fromStart(buildMskEvent([0, 1].map(reading)));
+      expect((await store.device('origin'))?.count).toBe(2);
+      // Past the watermark by one: contiguous, applied; the watermark decides from here on.
+      await fromStart(buildMskEvent([2].map(reading)));
+      expect((await store.device('origin'))?.count).toBe(3);
+    });
+
+    it('applies such a batch unchecked when the mapping starts at LATEST, which records no offset to check it against', async () => {
+      const container = createAnalyticsContainer({ ...infra.env, EVENT_SOURCE_STARTING_POSITION: 'LATEST' });
+      containers.push(container);
+      const fromLatest = createAnalyticsHandler({ container: () => container });
+      await fromLatest(buildMskEvent([5, 6].map(reading)));
+      expect((await store.device('origin'))?.count).toBe(2);
+    });
+  });
+
   it('counts a start-up failure like a batch failure: logged, counted and thrown for the mapping to retry', async () => {
     const addMetric = vi.spyOn(analyticsObservability.metrics, 'addMetric');
     const broken = createAnalyticsHandler({

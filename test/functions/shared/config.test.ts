@@ -27,6 +27,8 @@ describe('loadAnalyticsConfig', () => {
       redisWaitTimeoutMs: 1_000,
       watermarkGapTolerance: 0,
     });
+    // Unset: nothing says where a partition's first batch must start.
+    expect(config.eventSourceStartingPosition).toBeUndefined();
   });
 
   it('reads the guarantees settings: output size limit, replica wait, watermark gap', () => {
@@ -37,8 +39,10 @@ describe('loadAnalyticsConfig', () => {
       REDIS_WAIT_TIMEOUT_MS: '250',
       WATERMARK_GAP_TOLERANCE: '-1',
       TOPIC_FAILED: 'failed-batches',
+      EVENT_SOURCE_STARTING_POSITION: 'TRIM_HORIZON',
     });
     expect(config).toMatchObject({
+      eventSourceStartingPosition: 'TRIM_HORIZON',
       kafka: { maxMessageBytes: 65_536 },
       redisWaitReplicas: 2,
       redisWaitTimeoutMs: 250,
@@ -62,6 +66,10 @@ describe('loadAnalyticsConfig', () => {
     [{ WATERMARK_GAP_TOLERANCE: '-2' }, /WATERMARK_GAP_TOLERANCE must be a number from -1/],
     [{ WATERMARK_GAP_TOLERANCE: 'none' }, /WATERMARK_GAP_TOLERANCE must be a number/],
     [{ TOPIC_FAILED: 'bad topic' }, /TOPIC_FAILED is not a valid Kafka topic name/],
+    [
+      { EVENT_SOURCE_STARTING_POSITION: 'AT_TIMESTAMP' },
+      /EVENT_SOURCE_STARTING_POSITION must be one of TRIM_HORIZON, LATEST, got "AT_TIMESTAMP"/,
+    ],
     [{ KAFKA_RETRIES: '21' }, /KAFKA_RETRIES must be a number from 0 to 20, got "21"/],
     [{ KAFKA_RETRIES: 'many' }, /KAFKA_RETRIES must be a number/],
     [{ KAFKA_RETRY_INITIAL_MS: '0' }, /KAFKA_RETRY_INITIAL_MS must be a number from 1/],

@@ -86,6 +86,24 @@ describe('processing stack', () => {
     expect(JSON.stringify(group?.Resource)).toMatch(/:group\/.*\/surge-analytics"/);
   });
 
+  it("tells the function where the mapping starts, and lets it read where the input topic's partitions begin", () => {
+    for (const [stage, position] of [
+      [dev, 'TRIM_HORIZON'],
+      [prod, 'LATEST'],
+    ] as const) {
+      stage.template('processing').hasResourceProperties('AWS::Lambda::Function', {
+        Handler: Match.anyValue(),
+        Environment: { Variables: Match.objectLike({ EVENT_SOURCE_STARTING_POSITION: position }) },
+      });
+    }
+    // ListOffsets needs DescribeTopic on the topic, which the consume grant gives.
+    const describe = statements(dev).find(
+      (s) =>
+        actions(s).includes('kafka-cluster:DescribeTopic') && actions(s).includes('kafka-cluster:ReadData'),
+    );
+    expect(JSON.stringify(describe?.Resource)).toMatch(/:topic\/.*\/iot-data"/);
+  });
+
   it('lets the function write to the three output topics and nowhere else', () => {
     const write = statements(dev).filter((s) => actions(s).includes('kafka-cluster:WriteData'));
     expect(write).toHaveLength(1);
