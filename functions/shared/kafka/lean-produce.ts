@@ -36,6 +36,17 @@ export function isLeanProduceEncodingInstalled(): boolean {
   return (produceRequests.protocol as Protocol)[LEAN] === true;
 }
 
+/**
+ * kafkajs frames a request body by reading an encoder's buffer: this one holds the body itself,
+ * where writing it into a new encoder would copy a produce request of megabytes once more.
+ */
+function encoderHolding(body: Buffer): KafkaEncoder {
+  const encoder = new KafkaEncoder(0);
+  encoder.buf = body;
+  encoder.offset = body.length;
+  return encoder;
+}
+
 /** Idempotent: installs the lean encoder once per process. */
 export function useLeanProduceEncoding(): void {
   const original = produceRequests.protocol as Protocol;
@@ -50,11 +61,7 @@ export function useLeanProduceEncoding(): void {
         ...built,
         request: {
           ...built.request,
-          encode: async () => {
-            const body = await encodeProduceRequest(args);
-            // kafkajs frames the body by reading an encoder's buffer.
-            return new KafkaEncoder(body.length).writeBuffer(body);
-          },
+          encode: async () => encoderHolding(await encodeProduceRequest(args)),
         },
       };
     };
