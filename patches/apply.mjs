@@ -1,7 +1,7 @@
 // npm's postinstall: applies patches/*.patch with patch-package when this repository is the project
 // being installed. As another project's dependency (inside its node_modules), Surge uses that
-// project's kafkajs and ioredis, which are not Surge's to patch: they are left as they are, and
-// work, only slower (docs/architecture.md, "kafkajs" and "ioredis").
+// project's kafkajs, which is not Surge's to patch: it is left as it is, and works, only slower
+// (docs/architecture.md, "kafkajs").
 import { spawnSync } from 'node:child_process';
 import { sep } from 'node:path';
 
