@@ -8,12 +8,6 @@ declare module 'kafkajs/src/protocol/encoder.js' {
     /** The bytes written are buf[0, offset). */
     buf: Buffer;
     offset: number;
-    static nextPowerOfTwo(value: number): number;
-    writeInt16(value: number): Encoder;
-    writeInt32(value: number): Encoder;
-    writeString(value: string | null): Encoder;
-    writeEncoder(value: Encoder): Encoder;
-    size(): number;
     writeBuffer(value: Buffer): Encoder;
     get buffer(): Buffer;
   }
@@ -34,17 +28,6 @@ declare module 'kafkajs/src/protocol/requests/produce/index.js' {
 declare module 'kafkajs/src/protocol/requests/produce/v3/request.js' {
   const request: (args: unknown) => { encode: () => Promise<{ buffer: Buffer }> };
   export default request;
-}
-
-/** Patched by patches/kafkajs+2.2.4.patch (test/functions/shared/kafka/kafkajs-patch.test.ts). */
-declare module 'kafkajs/src/protocol/request.js' {
-  type Encoder = import('kafkajs/src/protocol/encoder.js').default;
-  function createRequest(args: {
-    correlationId: number;
-    clientId: string;
-    request: { apiKey: number; apiVersion: number; encode: () => Promise<Encoder> };
-  }): Promise<Encoder>;
-  export default createRequest;
 }
 
 /** Patched by patches/kafkajs+2.2.4.patch (test/functions/shared/kafka/kafkajs-patch.test.ts). */

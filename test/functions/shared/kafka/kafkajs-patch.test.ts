@@ -3,8 +3,6 @@ import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import type { Message, PartitionerArgs } from 'kafkajs';
 import groupMessagesPerPartition from 'kafkajs/src/producer/groupMessagesPerPartition.js';
-import Encoder from 'kafkajs/src/protocol/encoder.js';
-import createRequest from 'kafkajs/src/protocol/request.js';
 import { describe, expect, it } from 'vitest';
 
 /** kafkajs 2.2.4's own grouping, as it ships: the reference the patch must match. */
@@ -22,22 +20,6 @@ function shippedGrouping({
   }, {});
 }
 
-/** kafkajs 2.2.4's own framing of a request (protocol/request.js), as it ships. */
-async function shippedFraming({
-  correlationId,
-  clientId,
-  request: { apiKey, apiVersion, encode },
-}: Parameters<typeof createRequest>[0]): Promise<Encoder> {
-  const payload = await encode();
-  const requestPayload = new Encoder()
-    .writeInt16(apiKey)
-    .writeInt16(apiVersion)
-    .writeInt32(correlationId)
-    .writeString(clientId)
-    .writeEncoder(payload);
-  return new Encoder().writeInt32(requestPayload.size()).writeEncoder(requestPayload);
-}
-
 const metadata = (n: number) =>
   Array.from({ length: n }, (_, partitionId) => ({ partitionErrorCode: 0, partitionId, leader: 1 }));
 // The message's key names its partition, so any assignment (all on one, interleaved) can be drawn.
@@ -45,48 +27,10 @@ const byKey = ({ message }: PartitionerArgs) => Number(message.key);
 
 describe('kafkajs, as patches/kafkajs+2.2.4.patch leaves it', () => {
   it('is installed with the patch (npm ci runs patch-package)', () => {
-    const source = (file: string) =>
-      readFileSync(createRequire(import.meta.url).resolve(`kafkajs/src/${file}`), 'utf8');
-    expect(source('producer/groupMessagesPerPartition.js')).toContain("Surge's patch");
-    expect(source('producer/groupMessagesPerPartition.js')).not.toContain('[...current, message]');
-    expect(source('protocol/request.js')).toContain("Surge's patch");
-    expect(source('protocol/request.js')).not.toContain('requestPayload.size()');
-  });
-
-  it('frames every request in one buffer of its exact size, byte for byte as kafkajs did', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.record({
-          correlationId: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-          clientId: fc.string({ unit: 'grapheme', maxLength: 40 }),
-          apiKey: fc.integer({ min: 0, max: 70 }),
-          apiVersion: fc.integer({ min: 0, max: 12 }),
-          // Bodies around the encoders' powers of two, where the shipped code grew its buffers.
-          body: fc.oneof(
-            fc.uint8Array({ maxLength: 64 }),
-            fc.uint8Array({ minLength: 500, maxLength: 1100 }),
-          ),
-        }),
-        async ({ correlationId, clientId, apiKey, apiVersion, body }) => {
-          const request = {
-            apiKey,
-            apiVersion,
-            encode: async () => new Encoder().writeBuffer(Buffer.from(body)),
-          };
-          const patched = await createRequest({ correlationId, clientId, request });
-          const shipped = await shippedFraming({ correlationId, clientId, request });
-          expect(patched.buffer).toEqual(shipped.buffer);
-          expect(patched.buf.length).toBe(patched.buffer.length);
-        },
-      ),
-    );
-  });
-
-  it('refuses a request whose encode gives no encoder, as kafkajs did', async () => {
-    const request = { apiKey: 0, apiVersion: 3, encode: async () => ({}) as Encoder };
-    await expect(createRequest({ correlationId: 1, clientId: 'c', request })).rejects.toThrow(
-      'value should be an instance of Encoder',
-    );
+    const path = createRequire(import.meta.url).resolve('kafkajs/src/producer/groupMessagesPerPartition.js');
+    const source = readFileSync(path, 'utf8');
+    expect(source).toContain("Surge's patch");
+    expect(source).not.toContain('[...current, message]');
   });
 
   it('groups every send as kafkajs itself did: same partitions, same messages, same order', () => {
