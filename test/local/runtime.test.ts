@@ -42,6 +42,31 @@ async function withRuntime<T>(
   }
 }
 
+/** Wraps the handler so that every delivery of a batch holding `partition`'s offsets in [from, to) fails. */
+function failingOffsets(partition: string, from: number, to: number) {
+  return (handler: BatchHandler): BatchHandler =>
+    async (event, context) => {
+      if (event.records[partition]?.some((r) => r.offset >= from && r.offset < to)) {
+        throw new Error('injected: this batch always fails');
+      }
+      return handler(event, context);
+    };
+}
+
+/** `events` from 30 devices, as fast as they go, until every one is committed or diverted. */
+async function simulateUntilSettled(runtime: LocalRuntime, events: number) {
+  const result = await simulate({
+    brokers: runtime.brokers,
+    topic: 'iot-data',
+    devices: 30,
+    events,
+    rate: 0,
+    badRatio: 0,
+  });
+  await until(() => runtime.emulator.stats.committed === events, 'all events committed or diverted', 90_000);
+  return result;
+}
+
 /** Every device through the HTTP query API, and the fleet totals, equal the simulator's ground truth. */
 async function expectMatchesTruth(runtime: LocalRuntime, truth: GroundTruth): Promise<void> {
   for (const id of truth.deviceIds()) {
@@ -124,29 +149,10 @@ describe('local runtime', () => {
   it('diverts batches that keep failing to the failure topic as AWS documents them, and their replay is exact', async () => {
     // Every delivery of iot-data-0's offsets 100..149 fails; the batches after it are refused while
     // the store is behind, so all of that partition from there on goes to the failure topic.
-    const wrapHandler =
-      (handler: BatchHandler): BatchHandler =>
-      async (event, context) => {
-        if (event.records['iot-data-0']?.some((r) => r.offset >= 100 && r.offset < 150)) {
-          throw new Error('injected: this batch always fails');
-        }
-        return handler(event, context);
-      };
+    const wrapHandler = failingOffsets('iot-data-0', 100, 150);
     const giving = config({ eventSource: { retryAttempts: 1, bisectBatchOnError: false, batchSize: 100 } });
     await withRuntime({ config: giving, wrapHandler }, async (runtime) => {
-      const result = await simulate({
-        brokers: runtime.brokers,
-        topic: 'iot-data',
-        devices: 30,
-        events: 3_000,
-        rate: 0,
-        badRatio: 0,
-      });
-      await until(
-        () => runtime.emulator.stats.committed === 3_000,
-        'all events committed or diverted',
-        90_000,
-      );
+      const result = await simulateUntilSettled(runtime, 3_000);
       expect(runtime.emulator.stats.toFailureDestination).toBeGreaterThan(0);
       const documents = await readTopic(runtime.brokers.join(','), 'iot-data-failed');
       expect(documents).toHaveLength(runtime.emulator.stats.toFailureDestination);
@@ -182,30 +188,11 @@ describe('local runtime', () => {
   it("diverts a partition's very first batch and every one behind it, and their replay is exact", async () => {
     // The store has nothing of iot-data-0 when its first batch is diverted: only where the log begins
     // (the mapping starts at TRIM_HORIZON) tells that the batches after it skip offsets.
-    const wrapHandler =
-      (handler: BatchHandler): BatchHandler =>
-      async (event, context) => {
-        if (event.records['iot-data-0']?.some((r) => r.offset < 50)) {
-          throw new Error('injected: the first batch always fails');
-        }
-        return handler(event, context);
-      };
+    const wrapHandler = failingOffsets('iot-data-0', 0, 50);
     const giving = config({ eventSource: { retryAttempts: 1, bisectBatchOnError: false, batchSize: 100 } });
     expect(giving.eventSource.startingPosition).toBe('TRIM_HORIZON');
     await withRuntime({ config: giving, wrapHandler }, async (runtime) => {
-      const result = await simulate({
-        brokers: runtime.brokers,
-        topic: 'iot-data',
-        devices: 30,
-        events: 3_000,
-        rate: 0,
-        badRatio: 0,
-      });
-      await until(
-        () => runtime.emulator.stats.committed === 3_000,
-        'all events committed or diverted',
-        90_000,
-      );
+      const result = await simulateUntilSettled(runtime, 3_000);
       const documents = await readTopic(runtime.brokers.join(','), 'iot-data-failed');
       const diverted = documents.flatMap((d) =>
         Object.keys(JSON.parse(d.value?.toString() ?? '{}').payload.records),
@@ -230,32 +217,13 @@ describe('local runtime', () => {
 
   it('writes an sqs destination as AWS metadata documents in a file, and the replay from it is exact', async () => {
     const failureFile = join(mkdtempSync(join(tmpdir(), 'surge-sqs-')), 'failed-batches.jsonl');
-    const wrapHandler =
-      (handler: BatchHandler): BatchHandler =>
-      async (event, context) => {
-        // After the partition's first batch: its watermark is known, so the batches behind are refused.
-        if (event.records['iot-data-1']?.some((r) => r.offset >= 150 && r.offset < 170)) {
-          throw new Error('injected: this batch always fails');
-        }
-        return handler(event, context);
-      };
+    // After the partition's first batch: its watermark is known, so the batches behind are refused.
+    const wrapHandler = failingOffsets('iot-data-1', 150, 170);
     const viaQueue = config({
       eventSource: { retryAttempts: 1, bisectBatchOnError: false, batchSize: 100, onFailure: 'sqs' },
     });
     await withRuntime({ config: viaQueue, wrapHandler, failureFile }, async (runtime) => {
-      const result = await simulate({
-        brokers: runtime.brokers,
-        topic: 'iot-data',
-        devices: 30,
-        events: 2_000,
-        rate: 0,
-        badRatio: 0,
-      });
-      await until(
-        () => runtime.emulator.stats.committed === 2_000,
-        'all events committed or diverted',
-        90_000,
-      );
+      const result = await simulateUntilSettled(runtime, 2_000);
       expect(runtime.emulator.stats.toFailureDestination).toBeGreaterThan(0);
       const documents = readFileSync(failureFile, 'utf8').trim().split('\n');
       const first = JSON.parse(documents[0] as string);
