@@ -8,7 +8,13 @@ import { createBatchProcessor } from '../../../functions/analytics/processor';
 import type { QuarantineReason, Telemetry } from '../../../functions/domain/telemetry';
 import { SCHEMA_IDS } from '../../../functions/shared/avro/schema-registry';
 import { loadAnalyticsConfig } from '../../../functions/shared/config';
-import { InfrastructureError, KafkaError, RedisError } from '../../../functions/shared/errors';
+import {
+  InfrastructureError,
+  KafkaError,
+  RedisError,
+  StoreBehindError,
+} from '../../../functions/shared/errors';
+import { KafkaPartitionOrigins } from '../../../functions/shared/kafka/partition-origins';
 import { KafkaPublisher, type Publisher } from '../../../functions/shared/kafka/publisher';
 import { type AnalyticsStore, RedisAnalyticsStore } from '../../../functions/shared/redis/analytics-store';
 import { buildMskEvent, type KafkaRecordInput } from '../../../local/msk-event';
@@ -217,6 +223,39 @@ function faultyHandler(current: { fault: Fault; fired: boolean }) {
   return { handler: createAnalyticsHandler({ container: () => container }), applies: () => applies };
 }
 
+/** Every device's aggregates and windows are those of its own valid records, and the fleet totals count each record once. */
+async function expectExactly(inputs: { generated: GeneratedRecord }[][]): Promise<void> {
+  const valid: PlacedReading[] = [];
+  const quarantined: Partial<Record<QuarantineReason, number>> = {};
+  inputs.forEach((log, partition) => {
+    log.forEach(({ generated }, offset) => {
+      if (generated.mutation === undefined) {
+        const reading = generated.v1 ? { ...generated.reading, firmware: 'unknown' } : generated.reading;
+        valid.push({ reading, partition, offset });
+      } else {
+        const reason = MUTATIONS[generated.mutation];
+        quarantined[reason] = (quarantined[reason] ?? 0) + 1;
+      }
+    });
+  });
+  for (const [deviceId, readings] of readingsByDevice(valid)) {
+    expectAggregatesEqual(await store.device(deviceId), expectedDevice(readings));
+    expectAggregatesEqual(
+      await store.windows(deviceId, 0, Number.MAX_SAFE_INTEGER),
+      expectedWindows(readings),
+    );
+  }
+  for (const deviceId of DEVICES) {
+    if (!valid.some((p) => p.reading.deviceId === deviceId))
+      expect(await store.device(deviceId)).toBeUndefined();
+  }
+  const stats = await store.stats();
+  expect(stats.records).toBe(valid.length);
+  for (const [reason, count] of Object.entries(stats.quarantined)) {
+    expect(count, reason).toBe(quarantined[reason as QuarantineReason] ?? 0);
+  }
+}
+
 describe('the handler against hostile records, any delivery order and injected faults', () => {
   it('throws only for infrastructure faults and ends with every device exactly its own valid records', async () => {
     await fc.assert(
@@ -268,40 +307,87 @@ describe('the handler against hostile records, any delivery order and injected f
           await handler(eventOf(inputs.flat()));
           await handler(eventOf(inputs.flat()));
 
-          const valid: PlacedReading[] = [];
-          const quarantined: Partial<Record<QuarantineReason, number>> = {};
-          inputs.forEach((log, partition) => {
-            log.forEach(({ generated }, offset) => {
-              if (generated.mutation === undefined) {
-                const reading = generated.v1
-                  ? { ...generated.reading, firmware: 'unknown' }
-                  : generated.reading;
-                valid.push({ reading, partition, offset });
-              } else {
-                const reason = MUTATIONS[generated.mutation];
-                quarantined[reason] = (quarantined[reason] ?? 0) + 1;
-              }
-            });
-          });
-          for (const [deviceId, readings] of readingsByDevice(valid)) {
-            expectAggregatesEqual(await store.device(deviceId), expectedDevice(readings));
-            expectAggregatesEqual(
-              await store.windows(deviceId, 0, Number.MAX_SAFE_INTEGER),
-              expectedWindows(readings),
-            );
-          }
-          for (const deviceId of DEVICES) {
-            if (!valid.some((p) => p.reading.deviceId === deviceId))
-              expect(await store.device(deviceId)).toBeUndefined();
-          }
-          const stats = await store.stats();
-          expect(stats.records).toBe(valid.length);
-          for (const [reason, count] of Object.entries(stats.quarantined)) {
-            expect(count, reason).toBe(quarantined[reason as QuarantineReason] ?? 0);
-          }
+          await expectExactly(inputs);
         },
       ),
       { numRuns: 30 },
     );
+  });
+});
+
+describe('batches a TRIM_HORIZON mapping gives up on, replayed later', () => {
+  const divertArb = fc.record({
+    partitions: fc.subarray([0, 1], { minLength: 1 }),
+    length: fc.integer({ min: 1, max: 12 }),
+    // The batch fails on every try until the mapping sends it to the failure destination.
+    diverted: fc.boolean(),
+  });
+
+  it('end with every device exactly its own valid records, whichever batches went, the first ones included', async () => {
+    const config = {
+      ...loadAnalyticsConfig(infra.env),
+      eventSourceStartingPosition: 'TRIM_HORIZON' as const,
+    };
+    // The mock cluster's partitions are empty, so their logs begin at 0, where the logs below start.
+    const origins = new KafkaPartitionOrigins(config.kafka, infra.kafka.brokers);
+    const processor = createBatchProcessor({ store, publisher: realPublisher, registry, config, origins });
+    const container: AnalyticsContainer = { config, processor: async () => processor, close: async () => {} };
+    const handler = createAnalyticsHandler({ container: () => container });
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.array(readingArb, { minLength: 1, maxLength: 24 }), {
+            minLength: PARTITIONS,
+            maxLength: PARTITIONS,
+          }),
+          fc.array(divertArb, { minLength: 1, maxLength: 10 }),
+          async (logs, deliveries) => {
+            await redis.flushall();
+            const inputs = logs.map((log, partition) =>
+              log.map((generated, offset) => ({
+                generated,
+                input: kafkaRecord(generated, partition, offset),
+              })),
+            );
+            const committed = inputs.map(() => -1);
+            const failureDestination: MSKEvent[] = [];
+            for (const delivery of deliveries) {
+              const batch: { input: KafkaRecordInput; generated: GeneratedRecord }[] = [];
+              for (const partition of delivery.partitions) {
+                const log = inputs[partition] ?? [];
+                const from = (committed[partition] ?? -1) + 1;
+                const to = Math.min(log.length - 1, from + delivery.length - 1);
+                if (from > to) continue;
+                batch.push(...log.slice(from, to + 1));
+                committed[partition] = to;
+              }
+              if (batch.length === 0) continue;
+              const event = eventOf(batch);
+              if (delivery.diverted) {
+                failureDestination.push(event);
+                continue;
+              }
+              // A batch behind a diverted one must be refused (and so diverted too), never applied.
+              const error = await handler(event).then(
+                () => undefined,
+                (e: unknown) => e,
+              );
+              if (error !== undefined) {
+                expect(error).toBeInstanceOf(StoreBehindError);
+                failureDestination.push(event);
+              }
+            }
+            // The mapping delivers what it never reached; the operator replays the failure destination.
+            const rest = inputs.flatMap((log, partition) => log.slice((committed[partition] ?? -1) + 1));
+            for (const event of failureDestination) await handler(event);
+            if (rest.length > 0) await handler(eventOf(rest));
+            await expectExactly(inputs);
+          },
+        ),
+        { numRuns: 25 },
+      );
+    } finally {
+      await origins.disconnect();
+    }
   });
 });
