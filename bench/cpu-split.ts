@@ -17,11 +17,9 @@ import { Redis } from 'ioredis';
 import { createAnalyticsContainer } from '../functions/analytics/container';
 import { createAnalyticsHandler } from '../functions/analytics/handler';
 import { SchemaRegistry } from '../functions/shared/avro/schema-registry';
-import { DEFAULT_TOPICS } from '../functions/shared/config';
-import { startMockKafka } from '../local/kafka/mock-cluster';
 import { analyticsNodeFlags, relaunchWithNodeFlags } from '../local/node-options';
-import { startRedis } from '../local/redis/redis-server';
 import { BatchFactory } from './fixtures';
+import { startBenchServers } from './servers';
 import { deliveries } from './stats';
 
 const { values } = parseArgs({
@@ -63,19 +61,11 @@ async function main(): Promise<void> {
   if (await relaunchWithNodeFlags(analyticsNodeFlags())) return;
   const devices = Number(values.devices);
   const batches = Number(values.batches);
-  const [redis, kafka] = await Promise.all([
-    startRedis(),
-    startMockKafka({ topics: Object.values(DEFAULT_TOPICS).map((name) => ({ name, partitions: 6 })) }),
-  ]);
-  const container = createAnalyticsContainer({
-    ...process.env,
-    REDIS_URL: redis.url,
-    KAFKA_BROKERS: kafka.bootstrapServers,
-    KAFKA_IDEMPOTENT: 'false',
-  });
+  const servers = await startBenchServers();
+  const container = createAnalyticsContainer(servers.env);
   const handler = createAnalyticsHandler({ container: () => container });
   const context = { awsRequestId: 'cpu-split' } as Context;
-  const admin = new Redis(redis.url);
+  const admin = new Redis(servers.redis.url);
   try {
     const factory = new BatchFactory(
       SchemaRegistry.fromDirectory(join(import.meta.dirname, '../schemas')),
@@ -125,7 +115,7 @@ async function main(): Promise<void> {
   } finally {
     admin.disconnect();
     await container.close();
-    await Promise.all([redis.stop(), kafka.stop()]);
+    await servers.stop();
   }
 }
 

@@ -7,11 +7,9 @@ import '../local/quiet-powertools';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Context, MSKEvent } from 'aws-lambda';
-import { DEFAULT_TOPICS } from '../functions/shared/config';
-import { startMockKafka } from '../local/kafka/mock-cluster';
 import { analyticsNodeFlags, relaunchWithNodeFlags } from '../local/node-options';
-import { startRedis } from '../local/redis/redis-server';
 import { BatchFactory } from './fixtures';
+import { startBenchServers } from './servers';
 import { deliveries, measure, throughput } from './stats';
 
 const { values } = parseArgs({
@@ -29,16 +27,8 @@ async function main(): Promise<void> {
   const { createAnalyticsHandler } = await import(join(tree, 'functions/analytics/handler.ts'));
   const { SchemaRegistry } = await import(join(tree, 'functions/shared/avro/schema-registry.ts'));
   const iterations = Number(values.iterations);
-  const [redis, kafka] = await Promise.all([
-    startRedis(),
-    startMockKafka({ topics: Object.values(DEFAULT_TOPICS).map((name) => ({ name, partitions: 6 })) }),
-  ]);
-  const container = createAnalyticsContainer({
-    ...process.env,
-    REDIS_URL: redis.url,
-    KAFKA_BROKERS: kafka.bootstrapServers,
-    KAFKA_IDEMPOTENT: 'false',
-  });
+  const servers = await startBenchServers();
+  const container = createAnalyticsContainer(servers.env);
   const handler = createAnalyticsHandler({ container: () => container });
   const context = { awsRequestId: 'bench' } as Context;
   const out: Record<string, number> = {};
@@ -56,7 +46,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await container.close();
-    await Promise.all([redis.stop(), kafka.stop()]);
+    await servers.stop();
   }
   console.log(JSON.stringify(out));
 }

@@ -223,6 +223,21 @@ function faultyHandler(current: { fault: Fault; fired: boolean }) {
   return { handler: createAnalyticsHandler({ container: () => container }), applies: () => applies };
 }
 
+/** Each partition's log: one to 24 generated records. */
+const logsArb = fc.array(fc.array(readingArb, { minLength: 1, maxLength: 24 }), {
+  minLength: PARTITIONS,
+  maxLength: PARTITIONS,
+});
+
+type LoggedRecord = { readonly generated: GeneratedRecord; readonly input: KafkaRecordInput };
+
+/** The logs as Kafka holds them: each partition's records at offsets from 0. */
+function recordsOf(logs: readonly GeneratedRecord[][]): LoggedRecord[][] {
+  return logs.map((log, partition) =>
+    log.map((generated, offset) => ({ generated, input: kafkaRecord(generated, partition, offset) })),
+  );
+}
+
 /** Every device's aggregates and windows are those of its own valid records, and the fleet totals count each record once. */
 async function expectExactly(inputs: { generated: GeneratedRecord }[][]): Promise<void> {
   const valid: PlacedReading[] = [];
@@ -260,22 +275,17 @@ describe('the handler against hostile records, any delivery order and injected f
   it('throws only for infrastructure faults and ends with every device exactly its own valid records', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.array(readingArb, { minLength: 1, maxLength: 24 }), {
-          minLength: PARTITIONS,
-          maxLength: PARTITIONS,
-        }),
+        logsArb,
         fc.array(deliveryArb, { minLength: 2, maxLength: 10 }),
         async (logs, deliveries) => {
           await redis.flushall();
-          const inputs = logs.map((log, partition) =>
-            log.map((generated, offset) => ({ generated, input: kafkaRecord(generated, partition, offset) })),
-          );
+          const inputs = recordsOf(logs);
           const current = { fault: 'none' as Fault, fired: false };
           const { handler } = faultyHandler(current);
           const committed = inputs.map(() => -1);
 
           for (const delivery of deliveries) {
-            const batch: { input: KafkaRecordInput; generated: GeneratedRecord }[] = [];
+            const batch: LoggedRecord[] = [];
             const ends = new Map<number, number>();
             for (const partition of delivery.partitions) {
               const log = inputs[partition] ?? [];
@@ -336,23 +346,15 @@ describe('batches a TRIM_HORIZON mapping gives up on, replayed later', () => {
     try {
       await fc.assert(
         fc.asyncProperty(
-          fc.array(fc.array(readingArb, { minLength: 1, maxLength: 24 }), {
-            minLength: PARTITIONS,
-            maxLength: PARTITIONS,
-          }),
+          logsArb,
           fc.array(divertArb, { minLength: 1, maxLength: 10 }),
           async (logs, deliveries) => {
             await redis.flushall();
-            const inputs = logs.map((log, partition) =>
-              log.map((generated, offset) => ({
-                generated,
-                input: kafkaRecord(generated, partition, offset),
-              })),
-            );
+            const inputs = recordsOf(logs);
             const committed = inputs.map(() => -1);
             const failureDestination: MSKEvent[] = [];
             for (const delivery of deliveries) {
-              const batch: { input: KafkaRecordInput; generated: GeneratedRecord }[] = [];
+              const batch: LoggedRecord[] = [];
               for (const partition of delivery.partitions) {
                 const log = inputs[partition] ?? [];
                 const from = (committed[partition] ?? -1) + 1;
