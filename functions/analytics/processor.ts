@@ -131,10 +131,12 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
       const gaps = watermarkGaps(marks, partitionDeltas, gapTolerance);
       // A partition the store has nothing of: its first batch went to the failure destination, or
       // the store lost everything. Either way the batch must start where the partition's log begins.
-      const unseen = partitionDeltas.filter((p) => (marks.get(p.topicPartition) ?? -1) < 0);
-      if (origins !== undefined && unseen.length > 0) {
-        const refs = unseen.map((p) => partitions.get(p.topicPartition) as PartitionEntry);
-        gaps.push(...originGaps(await origins.earliest(refs), unseen, gapTolerance));
+      if (origins !== undefined) {
+        const unseen = partitionDeltas.filter((p) => (marks.get(p.topicPartition) ?? -1) < 0);
+        if (unseen.length > 0) {
+          const refs = unseen.map((p) => partitions.get(p.topicPartition) as PartitionEntry);
+          gaps.push(...originGaps(await origins.earliest(refs), unseen, gapTolerance));
+        }
       }
       if (gaps.length > 0) throw new StoreBehindError(gaps);
     }

@@ -2,6 +2,7 @@ import { type Admin, Kafka } from 'kafkajs';
 import type { KafkaSettings } from '../config';
 import { KafkaError } from '../errors';
 import { topicPartition } from '../msk/event';
+import { KafkaConnection } from './connection';
 import { kafkaClientConfig } from './publisher';
 
 export interface PartitionRef {
@@ -25,21 +26,21 @@ export interface PartitionOrigins {
  * carries a partition the store has no watermark of asks, so a warm pipeline never does.
  */
 export class KafkaPartitionOrigins implements PartitionOrigins {
-  private admin: Admin | undefined;
-  private connected: Promise<void> | undefined;
+  private readonly admin: Admin;
+  private readonly connection: KafkaConnection;
 
-  constructor(
-    private readonly settings: KafkaSettings,
-    private readonly brokers: string[],
-  ) {}
+  constructor(settings: KafkaSettings, brokers: string[]) {
+    this.admin = new Kafka(kafkaClientConfig(settings, brokers)).admin();
+    this.connection = new KafkaConnection(this.admin);
+  }
 
   async earliest(partitions: readonly PartitionRef[]): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     const topics = [...new Set(partitions.map((p) => p.topic))];
     try {
-      const admin = await this.connect();
+      await this.connection.ready();
       for (const topic of topics) {
-        for (const { partition, low } of await admin.fetchTopicOffsets(topic)) {
+        for (const { partition, low } of await this.admin.fetchTopicOffsets(topic)) {
           out.set(topicPartition(topic, partition), Number(low));
         }
       }
@@ -55,22 +56,7 @@ export class KafkaPartitionOrigins implements PartitionOrigins {
     return out;
   }
 
-  async disconnect(): Promise<void> {
-    const connected = this.connected;
-    this.connected = undefined;
-    if (connected !== undefined) await this.admin?.disconnect();
-  }
-
-  private async connect(): Promise<Admin> {
-    this.admin ??= new Kafka(kafkaClientConfig(this.settings, this.brokers)).admin();
-    const admin = this.admin;
-    if (this.connected === undefined) {
-      this.connected = admin.connect().catch((error: unknown) => {
-        this.connected = undefined;
-        throw error;
-      });
-    }
-    await this.connected;
-    return admin;
+  disconnect(): Promise<void> {
+    return this.connection.close();
   }
 }

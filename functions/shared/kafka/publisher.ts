@@ -12,6 +12,7 @@ import { DEFAULTS, type KafkaSettings } from '../config';
 import { KafkaError } from '../errors';
 import { kafkaLogCreator } from '../observability/powertools';
 import { compressionType } from './codecs';
+import { KafkaConnection } from './connection';
 import { useLeanProduceEncoding } from './lean-produce';
 import { javaCompatiblePartitioner } from './partitioner';
 
@@ -110,7 +111,7 @@ export function kafkaClientConfig(settings: KafkaSettings, brokers: string[]): K
  * a batch is only committed by the mapping once its outputs are durable.
  */
 export class KafkaPublisher implements Publisher {
-  private connected: Promise<void> | undefined;
+  private readonly connection: KafkaConnection;
 
   /** What a produce request's messages may add up to: the limit less room for request and batch headers. */
   private readonly requestBudget: number;
@@ -121,6 +122,7 @@ export class KafkaPublisher implements Publisher {
     maxMessageBytes: number = DEFAULTS.kafkaMaxMessageBytes,
   ) {
     this.requestBudget = Math.max(4_096, maxMessageBytes - REQUEST_OVERHEAD_BYTES);
+    this.connection = new KafkaConnection(producer);
   }
 
   static create(settings: KafkaSettings, brokers: string[]): KafkaPublisher {
@@ -145,7 +147,7 @@ export class KafkaPublisher implements Publisher {
     if (messages.length === 0) return;
     const requests = splitBySize(messages, this.requestBudget);
     try {
-      await this.connect();
+      await this.connection.ready();
       await Promise.all(
         requests.map((topicMessages) =>
           this.producer.sendBatch({ acks: -1, compression: this.compression, topicMessages }),
@@ -158,10 +160,8 @@ export class KafkaPublisher implements Publisher {
     }
   }
 
-  async disconnect(): Promise<void> {
-    const connected = this.connected;
-    this.connected = undefined;
-    if (connected !== undefined) await this.producer.disconnect();
+  disconnect(): Promise<void> {
+    return this.connection.close();
   }
 
   /**
@@ -173,7 +173,7 @@ export class KafkaPublisher implements Publisher {
    */
   async warmUp(topics: readonly string[] = []): Promise<void> {
     try {
-      await this.connect();
+      await this.connection.ready();
       if (topics.length > 0) {
         await this.producer.sendBatch({
           acks: -1,
@@ -183,15 +183,5 @@ export class KafkaPublisher implements Publisher {
     } catch {
       // Reported by the first publish, which connects (and loads metadata) again.
     }
-  }
-
-  private connect(): Promise<void> {
-    if (this.connected === undefined) {
-      this.connected = this.producer.connect().catch((error: unknown) => {
-        this.connected = undefined;
-        throw error;
-      });
-    }
-    return this.connected;
   }
 }

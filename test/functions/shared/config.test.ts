@@ -103,12 +103,14 @@ describe('loadAnalyticsConfig', () => {
       KAFKA_MAX_MESSAGE_BYTES: '',
       REDIS_WAIT_REPLICAS: ' ',
       WATERMARK_GAP_TOLERANCE: '',
+      EVENT_SOURCE_STARTING_POSITION: ' ',
     });
     expect(config).toMatchObject({
       kafka: { maxMessageBytes: 1_048_576 },
       redisWaitReplicas: 0,
       watermarkGapTolerance: 0,
     });
+    expect(config.eventSourceStartingPosition).toBeUndefined();
   });
 
   it('reads every override', () => {
