@@ -37,9 +37,11 @@ async function launch(
 ): Promise<ChildProcess> {
   // Every server has a directory of its own, durable or not: a replica writes the primary's RDB
   // there on a full sync, which would otherwise land in the caller's working directory.
-  const persistence = durable
-    ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dataDir]
-    : ['--appendonly', 'no', '--dir', dataDir];
+  const persistence = [
+    '--dir',
+    dataDir,
+    ...(durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+  ];
   const child = spawn(
     'redis-server',
     [
