@@ -3,9 +3,11 @@ import { type AnalyticsConfig, loadAnalyticsConfig } from '../shared/config';
 import { resolveBrokers } from '../shared/kafka/brokers';
 import { KafkaPartitionOrigins } from '../shared/kafka/partition-origins';
 import { KafkaPublisher } from '../shared/kafka/publisher';
+import type { PartitionOrigins } from '../shared/partition-origins';
 import { RedisAnalyticsStore } from '../shared/redis/analytics-store';
 import type { RedisClient } from '../shared/redis/clients';
 import { connectRedis } from '../shared/redis/connect';
+import { RecordedPartitionOrigins } from '../shared/redis/recorded-origins';
 import { type BatchProcessor, createBatchProcessor } from './processor';
 
 /** What one Lambda container (or one local runtime) keeps across invocations. */
@@ -22,7 +24,7 @@ export function createAnalyticsContainer(env: NodeJS.ProcessEnv = process.env): 
   const registry = SchemaRegistry.fromDirectory();
   let redis: RedisClient | undefined;
   let publisher: KafkaPublisher | undefined;
-  let origins: KafkaPartitionOrigins | undefined;
+  let brokerOrigins: KafkaPartitionOrigins | undefined;
   let building: Promise<BatchProcessor> | undefined;
 
   async function build(bootstrapServers?: string): Promise<BatchProcessor> {
@@ -42,9 +44,15 @@ export function createAnalyticsContainer(env: NodeJS.ProcessEnv = process.env): 
       waitTimeoutMs: config.redisWaitTimeoutMs,
     });
     store.warmUp();
-    // Only a mapping that starts at TRIM_HORIZON says where a partition's first batch must start.
-    if (config.eventSourceStartingPosition === 'TRIM_HORIZON' && config.watermarkGapTolerance >= 0) {
-      origins = new KafkaPartitionOrigins(config.kafka, brokers);
+    // Where a partition's first batch must start: the log's start for a mapping at TRIM_HORIZON,
+    // the first offset it delivered (recorded in the store) for one at LATEST; unset, unchecked.
+    let origins: PartitionOrigins | undefined;
+    if (config.watermarkGapTolerance >= 0) {
+      if (config.eventSourceStartingPosition === 'TRIM_HORIZON') {
+        origins = brokerOrigins = new KafkaPartitionOrigins(config.kafka, brokers);
+      } else if (config.eventSourceStartingPosition === 'LATEST') {
+        origins = new RecordedPartitionOrigins(client, config.redisKeyPrefix);
+      }
     }
     return createBatchProcessor({ store, publisher, registry, config, origins });
   }
@@ -62,7 +70,7 @@ export function createAnalyticsContainer(env: NodeJS.ProcessEnv = process.env): 
       return building;
     },
     async close() {
-      await Promise.all([publisher?.disconnect(), origins?.disconnect()]);
+      await Promise.all([publisher?.disconnect(), brokerOrigins?.disconnect()]);
       redis?.disconnect();
     },
   };

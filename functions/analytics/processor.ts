@@ -4,9 +4,9 @@ import type { QuarantineReason } from '../domain/telemetry';
 import type { SchemaRegistry } from '../shared/avro/schema-registry';
 import type { AnalyticsConfig } from '../shared/config';
 import { StoreBehindError } from '../shared/errors';
-import type { PartitionOrigins } from '../shared/kafka/partition-origins';
 import type { OutboundMessage, Publisher } from '../shared/kafka/publisher';
 import { type SourceRecord, topicPartition } from '../shared/msk/event';
+import type { PartitionOrigins } from '../shared/partition-origins';
 import type { AnalyticsStore } from '../shared/redis/analytics-store';
 import { DeviceAccumulator, deviceDelta, PartitionAccumulator, partitionDelta } from './aggregate';
 import { type AcceptedRecord, type Classified, classifyRecord } from './decode';
@@ -27,8 +27,9 @@ export interface ProcessorDependencies {
   readonly config: Pick<AnalyticsConfig, 'topics' | 'alertTemperatureThreshold'> &
     Partial<Pick<AnalyticsConfig, 'watermarkGapTolerance'>>;
   /**
-   * Where partitions' logs begin, for a mapping that starts at TRIM_HORIZON: a batch of a partition
-   * the store has nothing of is checked against it. @default - such a batch is applied unchecked
+   * Where partitions begin for the mapping (the log's start at TRIM_HORIZON, the first offset it
+   * delivered at LATEST): a batch of a partition the store has nothing of is checked against it.
+   * @default - such a batch is applied unchecked
    */
   readonly origins?: PartitionOrigins;
 }
@@ -134,8 +135,11 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
       if (origins !== undefined) {
         const unseen = partitionDeltas.filter((p) => (marks.get(p.topicPartition) ?? -1) < 0);
         if (unseen.length > 0) {
-          const refs = unseen.map((p) => partitions.get(p.topicPartition) as PartitionEntry);
-          gaps.push(...originGaps(await origins.earliest(refs), unseen, gapTolerance));
+          const starts = unseen.map((p) => {
+            const { topic, partition } = partitions.get(p.topicPartition) as PartitionEntry;
+            return { topic, partition, firstOffset: p.minOffset };
+          });
+          gaps.push(...originGaps(await origins.earliest(starts), unseen, gapTolerance));
         }
       }
       if (gaps.length > 0) throw new StoreBehindError(gaps);

@@ -86,11 +86,11 @@ export interface AnalyticsConfig {
    */
   readonly watermarkGapTolerance: number;
   /**
-   * EVENT_SOURCE_STARTING_POSITION: where the event source mapping starts a partition. With
-   * TRIM_HORIZON, a batch of a partition the store has nothing of must start where the partition's
-   * log begins (within the tolerance), or it is refused like a gap: the partition's first batch went
-   * to the failure destination, or the store lost everything. @default - unset: such a batch is applied
-   * (LATEST gives no offset to check it against)
+   * EVENT_SOURCE_STARTING_POSITION: where the event source mapping starts a partition. A batch of
+   * a partition the store has nothing of must start where the partition begins for the mapping
+   * (within the tolerance), or it is refused like a gap (its first batch went to the failure
+   * destination): with TRIM_HORIZON where its log begins, with LATEST the first offset the mapping
+   * delivered of it, which the store records. @default - unset: such a batch is applied unchecked
    */
   readonly eventSourceStartingPosition?: 'TRIM_HORIZON' | 'LATEST';
 }

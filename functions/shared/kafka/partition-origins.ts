@@ -2,26 +2,13 @@ import { type Admin, Kafka } from 'kafkajs';
 import type { KafkaSettings } from '../config';
 import { KafkaError } from '../errors';
 import { topicPartition } from '../msk/event';
+import type { PartitionOrigins, PartitionStart } from '../partition-origins';
 import { KafkaConnection } from './connection';
 import { kafkaClientConfig } from './publisher';
 
-export interface PartitionRef {
-  readonly topic: string;
-  readonly partition: number;
-}
-
 /**
- * Where partitions' logs begin: what a batch of a partition the store has never seen is checked
- * against (functions/analytics/processor.ts), since an event source mapping that starts at
- * TRIM_HORIZON delivers a partition from there.
- */
-export interface PartitionOrigins {
-  /** The earliest offset each partition holds now, by topic-partition (`topic-partition`). */
-  earliest(partitions: readonly PartitionRef[]): Promise<Map<string, number>>;
-}
-
-/**
- * Asks the brokers (ListOffsets, with the function's consumer permissions: DescribeTopic on the
+ * Where partitions' logs begin, for a mapping that starts at TRIM_HORIZON: it delivers a partition
+ * from there. Asks the brokers (ListOffsets, with the function's consumer permissions: DescribeTopic on the
  * input topic). One kafkajs admin client per container, connected on first use: only a batch that
  * carries a partition the store has no watermark of asks, so a warm pipeline never does.
  */
@@ -34,7 +21,8 @@ export class KafkaPartitionOrigins implements PartitionOrigins {
     this.connection = new KafkaConnection(this.admin);
   }
 
-  async earliest(partitions: readonly PartitionRef[]): Promise<Map<string, number>> {
+  /** The earliest offset each partition holds now. */
+  async earliest(partitions: readonly PartitionStart[]): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     const topics = [...new Set(partitions.map((p) => p.topic))];
     try {

@@ -146,13 +146,19 @@ export const ANSWER = {
 } as const;
 
 /**
- * The stats hash: `records` and `q:<reason>` counters, and `w:<topic-partition>`, the highest
- * offset applied per partition (a decimal number), under the same watermark rule as a device.
+ * The stats hash: `records` and `q:<reason>` counters, `w:<topic-partition>`, the highest
+ * offset applied per partition (a decimal number), under the same watermark rule as a device, and
+ * `o:<topic-partition>`, where the partition began for a mapping at LATEST.
  */
 export const STATS_FIELDS = {
   records: 'records',
   quarantined: (reason: string) => `q:${reason}`,
   watermark: (topicPartition: string) => `w:${topicPartition}`,
+  /**
+   * The first offset a mapping that starts at LATEST delivered of the partition (recorded-origins.ts),
+   * a decimal number: a batch of a partition without a watermark must start there.
+   */
+  origin: (topicPartition: string) => `o:${topicPartition}`,
 } as const;
 /** ARGV per partition of the stats script: topic-partition, min offset, max offset, applied, then one count per reason. */
 export const STATS_STRIDE = 4 + QUARANTINE_REASONS.length;

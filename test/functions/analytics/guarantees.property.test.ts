@@ -7,7 +7,7 @@ import { createAnalyticsHandler } from '../../../functions/analytics/handler';
 import { createBatchProcessor } from '../../../functions/analytics/processor';
 import type { QuarantineReason, Telemetry } from '../../../functions/domain/telemetry';
 import { SCHEMA_IDS } from '../../../functions/shared/avro/schema-registry';
-import { loadAnalyticsConfig } from '../../../functions/shared/config';
+import { type AnalyticsConfig, loadAnalyticsConfig } from '../../../functions/shared/config';
 import {
   InfrastructureError,
   KafkaError,
@@ -16,7 +16,9 @@ import {
 } from '../../../functions/shared/errors';
 import { KafkaPartitionOrigins } from '../../../functions/shared/kafka/partition-origins';
 import { KafkaPublisher, type Publisher } from '../../../functions/shared/kafka/publisher';
+import type { PartitionOrigins } from '../../../functions/shared/partition-origins';
 import { type AnalyticsStore, RedisAnalyticsStore } from '../../../functions/shared/redis/analytics-store';
+import { RecordedPartitionOrigins } from '../../../functions/shared/redis/recorded-origins';
 import { buildMskEvent, type KafkaRecordInput } from '../../../local/msk-event';
 import {
   expectAggregatesEqual,
@@ -175,8 +177,11 @@ afterAll(async () => {
 });
 
 /** One warm container for a whole scenario, whose store and producer fail where the scenario says. */
-function faultyHandler(current: { fault: Fault; fired: boolean }) {
-  const config = loadAnalyticsConfig(infra.env);
+function faultyHandler(
+  current: { fault: Fault; fired: boolean },
+  options: { readonly config?: AnalyticsConfig; readonly origins?: PartitionOrigins } = {},
+) {
+  const config = options.config ?? loadAnalyticsConfig(infra.env);
   let applies = 0;
   const fail = (what: Fault) => {
     if (current.fault !== what) return;
@@ -214,6 +219,7 @@ function faultyHandler(current: { fault: Fault; fired: boolean }) {
     publisher: faultyPublisher,
     registry,
     config,
+    origins: options.origins,
   });
   const container: AnalyticsContainer = {
     config,
@@ -239,11 +245,11 @@ function recordsOf(logs: readonly GeneratedRecord[][]): LoggedRecord[][] {
 }
 
 /** Every device's aggregates and windows are those of its own valid records, and the fleet totals count each record once. */
-async function expectExactly(inputs: { generated: GeneratedRecord }[][]): Promise<void> {
+async function expectExactly(inputs: readonly LoggedRecord[][]): Promise<void> {
   const valid: PlacedReading[] = [];
   const quarantined: Partial<Record<QuarantineReason, number>> = {};
   inputs.forEach((log, partition) => {
-    log.forEach(({ generated }, offset) => {
+    log.forEach(({ generated, input: { offset } }) => {
       if (generated.mutation === undefined) {
         const reading = generated.v1 ? { ...generated.reading, firmware: 'unknown' } : generated.reading;
         valid.push({ reading, partition, offset });
@@ -325,71 +331,99 @@ describe('the handler against hostile records, any delivery order and injected f
   });
 });
 
-describe('batches a TRIM_HORIZON mapping gives up on, replayed later', () => {
-  const divertArb = fc.record({
-    partitions: fc.subarray([0, 1], { minLength: 1 }),
-    length: fc.integer({ min: 1, max: 12 }),
-    // The batch fails on every try until the mapping sends it to the failure destination.
-    diverted: fc.boolean(),
-  });
+/** Where each starting position's mapping begins a partition, and what tells the processor so. */
+const STARTS = {
+  // The mock cluster's partitions are empty, so their logs begin at 0, where the logs below start.
+  TRIM_HORIZON: {
+    skipped: fc.constant([0, 0]),
+    origins: (config: AnalyticsConfig) => new KafkaPartitionOrigins(config.kafka, infra.kafka.brokers),
+  },
+  // Anywhere in the log: what came before is never delivered, and never counted.
+  LATEST: {
+    skipped: fc.array(fc.nat({ max: 6 }), { minLength: PARTITIONS, maxLength: PARTITIONS }),
+    origins: () => new RecordedPartitionOrigins(redis, 'surge'),
+  },
+} as const;
 
-  it('end with every device exactly its own valid records, whichever batches went, the first ones included', async () => {
-    const config = {
-      ...loadAnalyticsConfig(infra.env),
-      eventSourceStartingPosition: 'TRIM_HORIZON' as const,
-    };
-    // The mock cluster's partitions are empty, so their logs begin at 0, where the logs below start.
-    const origins = new KafkaPartitionOrigins(config.kafka, infra.kafka.brokers);
-    const processor = createBatchProcessor({ store, publisher: realPublisher, registry, config, origins });
-    const container: AnalyticsContainer = { config, processor: async () => processor, close: async () => {} };
-    const handler = createAnalyticsHandler({ container: () => container });
-    try {
-      await fc.assert(
-        fc.asyncProperty(
-          logsArb,
-          fc.array(divertArb, { minLength: 1, maxLength: 10 }),
-          async (logs, deliveries) => {
-            await redis.flushall();
-            const inputs = recordsOf(logs);
-            const committed = inputs.map(() => -1);
-            const failureDestination: MSKEvent[] = [];
-            for (const delivery of deliveries) {
-              const batch: LoggedRecord[] = [];
-              for (const partition of delivery.partitions) {
-                const log = inputs[partition] ?? [];
-                const from = (committed[partition] ?? -1) + 1;
-                const to = Math.min(log.length - 1, from + delivery.length - 1);
-                if (from > to) continue;
-                batch.push(...log.slice(from, to + 1));
-                committed[partition] = to;
+describe.each(Object.keys(STARTS) as (keyof typeof STARTS)[])(
+  'batches a %s mapping gives up on, replayed later',
+  (startingPosition) => {
+    const divertArb = fc.record({
+      partitions: fc.subarray([0, 1], { minLength: 1 }),
+      length: fc.integer({ min: 1, max: 12 }),
+      // Tried with a fault on every attempt until the mapping sends it to the failure destination
+      // (the store reachable: the faults after the watermarks are read; README says what an
+      // unreachable store at a LATEST partition's first batch leaves).
+      diverted: fc.constantFrom<Fault | false>(
+        false,
+        false,
+        'before-store',
+        'after-devices',
+        'after-totals',
+        'durable',
+        'publish',
+      ),
+    });
+
+    it('end with every device exactly its own valid records, whichever batches went, the first ones included', async () => {
+      const config = { ...loadAnalyticsConfig(infra.env), eventSourceStartingPosition: startingPosition };
+      const origins = STARTS[startingPosition].origins(config);
+      const current = { fault: 'none' as Fault, fired: false };
+      const { handler } = faultyHandler(current, { config, origins });
+      try {
+        await fc.assert(
+          fc.asyncProperty(
+            logsArb,
+            STARTS[startingPosition].skipped,
+            fc.array(divertArb, { minLength: 1, maxLength: 10 }),
+            async (logs, skipped, deliveries) => {
+              await redis.flushall();
+              const inputs = recordsOf(logs).map((log, partition) => log.slice(skipped[partition] ?? 0));
+              const committed = inputs.map((log) => (log[0]?.input.offset ?? 0) - 1);
+              const failureDestination: MSKEvent[] = [];
+              for (const delivery of deliveries) {
+                const batch: LoggedRecord[] = [];
+                for (const partition of delivery.partitions) {
+                  const log = inputs[partition] ?? [];
+                  const first = log[0]?.input.offset ?? 0;
+                  const from = (committed[partition] ?? -1) + 1 - first;
+                  const to = Math.min(log.length - 1, from + delivery.length - 1);
+                  if (from > to) continue;
+                  batch.push(...log.slice(from, to + 1));
+                  committed[partition] = first + to;
+                }
+                if (batch.length === 0) continue;
+                const event = eventOf(batch);
+                current.fault = delivery.diverted || 'none';
+                current.fired = false;
+                const error = await handler(event).then(
+                  () => undefined,
+                  (e: unknown) => e,
+                );
+                current.fault = 'none';
+                // A batch behind a diverted one must be refused (and so diverted too), never applied.
+                if (error !== undefined) {
+                  if (current.fired) expect(error).toBeInstanceOf(InfrastructureError);
+                  else expect(error).toBeInstanceOf(StoreBehindError);
+                  failureDestination.push(event);
+                }
               }
-              if (batch.length === 0) continue;
-              const event = eventOf(batch);
-              if (delivery.diverted) {
-                failureDestination.push(event);
-                continue;
-              }
-              // A batch behind a diverted one must be refused (and so diverted too), never applied.
-              const error = await handler(event).then(
-                () => undefined,
-                (e: unknown) => e,
-              );
-              if (error !== undefined) {
-                expect(error).toBeInstanceOf(StoreBehindError);
-                failureDestination.push(event);
-              }
-            }
-            // The mapping delivers what it never reached; the operator replays the failure destination.
-            const rest = inputs.flatMap((log, partition) => log.slice((committed[partition] ?? -1) + 1));
-            for (const event of failureDestination) await handler(event);
-            if (rest.length > 0) await handler(eventOf(rest));
-            await expectExactly(inputs);
-          },
-        ),
-        { numRuns: 25 },
-      );
-    } finally {
-      await origins.disconnect();
-    }
-  });
-});
+              // The mapping delivers what it never reached; the operator replays the failure destination.
+              const rest = inputs.flatMap((log) => {
+                const first = log[0]?.input.offset ?? 0;
+                const partition = log[0]?.input.partition ?? 0;
+                return log.slice((committed[partition] ?? -1) + 1 - first);
+              });
+              for (const event of failureDestination) await handler(event);
+              if (rest.length > 0) await handler(eventOf(rest));
+              await expectExactly(inputs);
+            },
+          ),
+          { numRuns: 25 },
+        );
+      } finally {
+        if (origins instanceof KafkaPartitionOrigins) await origins.disconnect();
+      }
+    });
+  },
+);

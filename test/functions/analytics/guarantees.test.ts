@@ -4,13 +4,18 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { type AnalyticsContainer, createAnalyticsContainer } from '../../../functions/analytics/container';
 import { analyticsObservability, createAnalyticsHandler } from '../../../functions/analytics/handler';
 import { MAX_ERROR_HEADER_BYTES } from '../../../functions/analytics/outputs';
+import { createBatchProcessor } from '../../../functions/analytics/processor';
 import { MAX_CLOCK_SKEW_MS } from '../../../functions/domain/validate';
-import { ConfigurationError, StoreBehindError } from '../../../functions/shared/errors';
-import { RedisAnalyticsStore } from '../../../functions/shared/redis/analytics-store';
-import { keySpace } from '../../../functions/shared/redis/layout';
+import { loadAnalyticsConfig } from '../../../functions/shared/config';
+import { ConfigurationError, RedisError, StoreBehindError } from '../../../functions/shared/errors';
+import { KafkaPublisher } from '../../../functions/shared/kafka/publisher';
+import { parseMskEvent } from '../../../functions/shared/msk/event';
+import { type AnalyticsStore, RedisAnalyticsStore } from '../../../functions/shared/redis/analytics-store';
+import { keySpace, STATS_FIELDS } from '../../../functions/shared/redis/layout';
+import { RecordedPartitionOrigins } from '../../../functions/shared/redis/recorded-origins';
 import { buildMskEvent, type KafkaRecordInput } from '../../../local/msk-event';
 import { type Infrastructure, readTopic, startInfrastructure, topicEnd } from '../../support/infrastructure';
-import { framed, telemetry, telemetryRecord } from '../../support/records';
+import { framed, registry, telemetry, telemetryRecord } from '../../support/records';
 
 /** What the README's Guarantees table promises of the handler, fault by fault, against real servers. */
 
@@ -39,6 +44,7 @@ beforeEach(async () => {
   await redis.flushall();
 });
 
+const keys = keySpace('surge');
 const dlq = () => topicEnd(infra.kafka.bootstrapServers, 'iot-data-dlq');
 
 describe('guarantees of the analytics handler', () => {
@@ -217,13 +223,68 @@ describe('guarantees of the analytics handler', () => {
       await fromStart(buildMskEvent([2].map(reading)));
       expect((await store.device('origin'))?.count).toBe(3);
     });
+  });
 
-    it('applies such a batch unchecked when the mapping starts at LATEST, which records no offset to check it against', async () => {
+  describe('a partition the store has nothing of, under a mapping that starts at LATEST', () => {
+    const reading = (offset: number) =>
+      telemetryRecord(telemetry({ deviceId: 'latest', ts: telemetry().ts + offset }), { offset });
+    let fromLatest: (event: MSKEvent) => Promise<void>;
+    beforeAll(() => {
       const container = createAnalyticsContainer({ ...infra.env, EVENT_SOURCE_STARTING_POSITION: 'LATEST' });
       containers.push(container);
-      const fromLatest = createAnalyticsHandler({ container: () => container });
+      fromLatest = createAnalyticsHandler({ container: () => container });
+    });
+
+    it('records where the mapping began it (its first batch, wherever in the log), and applies that batch', async () => {
       await fromLatest(buildMskEvent([5, 6].map(reading)));
-      expect((await store.device('origin'))?.count).toBe(2);
+      expect((await store.device('latest'))?.count).toBe(2);
+      expect(await redis.hget(keys.stats, STATS_FIELDS.origin('iot-data-0'))).toBe('5');
+      // Known from here on: the watermark decides, and nothing more is recorded.
+      await fromLatest(buildMskEvent([7].map(reading)));
+      expect(await redis.hget(keys.stats, STATS_FIELDS.origin('iot-data-0'))).toBe('5');
+      expect((await store.device('latest'))?.count).toBe(3);
+    });
+
+    it('refuses the batch behind a first batch that failed before it was applied (diverted), and the replay in order is exact', async () => {
+      // The first batch's every attempt fails after the watermarks are read: the store refuses the writes.
+      let failures = 1;
+      const failingOnce: AnalyticsStore = {
+        watermarks: (tps) => store.watermarks(tps),
+        confirmDurable: () => store.confirmDurable(),
+        apply: (plan, onStates) =>
+          failures-- > 0
+            ? Promise.reject(new RedisError('injected: connection lost'))
+            : store.apply(plan, onStates),
+      };
+      const config = { ...loadAnalyticsConfig(infra.env), eventSourceStartingPosition: 'LATEST' as const };
+      const publisher = KafkaPublisher.create(config.kafka, infra.kafka.brokers);
+      try {
+        const process = createBatchProcessor({
+          store: failingOnce,
+          publisher,
+          registry,
+          config,
+          origins: new RecordedPartitionOrigins(redis, 'surge'),
+        });
+        const first = parseMskEvent(buildMskEvent([3, 4, 5].map(reading)));
+        const next = parseMskEvent(buildMskEvent([6, 7].map(reading)));
+        await expect(process(first)).rejects.toThrow(RedisError);
+        const error = await process(next).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(StoreBehindError);
+        expect((error as StoreBehindError).gaps).toEqual([
+          { topicPartition: 'iot-data-0', storeWatermark: -1, batchStart: 6, logStart: 3 },
+        ]);
+        expect((error as Error).message).toMatch(/rebuild iot-data-0 from 3/);
+        expect(await store.device('latest')).toBeUndefined();
+
+        // Replayed from the failure destination in order: both applied, once.
+        await process(first);
+        await process(next);
+        expect((await store.device('latest'))?.count).toBe(5);
+        expect((await store.stats()).records).toBe(5);
+      } finally {
+        await publisher.disconnect();
+      }
     });
   });
 

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { createBatchProcessor } from '../../../functions/analytics/processor';
 import { DEFAULT_TOPICS } from '../../../functions/shared/config';
 import { KafkaError } from '../../../functions/shared/errors';
-import type { PartitionOrigins } from '../../../functions/shared/kafka/partition-origins';
 import type { Publisher } from '../../../functions/shared/kafka/publisher';
 import { parseMskEvent } from '../../../functions/shared/msk/event';
+import type { PartitionOrigins } from '../../../functions/shared/partition-origins';
 import type { AnalyticsStore } from '../../../functions/shared/redis/analytics-store';
 import { buildMskEvent } from '../../../local/msk-event';
 import { registry, telemetry, telemetryRecord } from '../../support/records';
@@ -41,11 +41,11 @@ describe('the batch processor, asking where a partition begins', () => {
     expect(applied).toEqual([]);
   });
 
-  it('asks only for the partitions the store has nothing of, and not at all with the check off', async () => {
+  it("asks only for the partitions the store has nothing of, with the batch's first offset of each, and not at all with the check off", async () => {
     const asked: string[][] = [];
     const origins: PartitionOrigins = {
       async earliest(refs) {
-        asked.push(refs.map((r) => `${r.topic}-${r.partition}`));
+        asked.push(refs.map((r) => `${r.topic}-${r.partition}@${r.firstOffset}`));
         return new Map(refs.map((r) => [`${r.topic}-${r.partition}`, 3]));
       },
     };
@@ -53,7 +53,7 @@ describe('the batch processor, asking where a partition begins', () => {
     await createBatchProcessor({ store: unseenStore(applied), publisher, registry, config, origins })(
       batch(),
     );
-    expect(asked).toEqual([['iot-data-0']]);
+    expect(asked).toEqual([['iot-data-0@3']]);
     expect(applied).toHaveLength(1);
 
     const off = { ...config, watermarkGapTolerance: -1 };
