@@ -15,18 +15,16 @@ import { Kafka, logLevel } from 'kafkajs';
 import { type AnalyticsContainer, createAnalyticsContainer } from '../functions/analytics/container';
 import { createAnalyticsHandler } from '../functions/analytics/handler';
 import { SCHEMA_IDS, SchemaRegistry } from '../functions/shared/avro/schema-registry';
-import { DEFAULT_TOPICS } from '../functions/shared/config';
 import { parseMskEvent } from '../functions/shared/msk/event';
 import { BUCKET_MS } from '../functions/shared/redis/layout';
 import { PROJECT_ROOT } from '../lib/constructs/surge-function';
-import { type MockKafka, startMockKafka } from '../local/kafka/mock-cluster';
 import { analyticsNodeFlags, relaunchWithNodeFlags } from '../local/node-options';
-import { type LocalRedis, startRedis } from '../local/redis/redis-server';
 import { lineChart } from './chart';
 import { type ColdRuns, measureColdStart } from './cold-start';
 import { BatchFactory } from './fixtures';
 import { naiveHandler } from './naive-handler';
 import { LAMBDA_NODE_MAJOR, lambdaRuntimeNode } from './runtime-node';
+import { startBenchServers } from './servers';
 import { deliveries, type Measurement, measure, summarize, throughput } from './stats';
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 10);
@@ -122,14 +120,13 @@ function required<T>(value: T | undefined, what: string): T {
 
 async function main(): Promise<void> {
   const registry = SchemaRegistry.fromDirectory();
-  const redis: LocalRedis = await startRedis();
-  const kafka: MockKafka = await startMockKafka({
-    topics: Object.values(DEFAULT_TOPICS).map((name) => ({ name, partitions: 6 })),
-  });
-  const env = { REDIS_URL: redis.url, KAFKA_BROKERS: kafka.bootstrapServers, KAFKA_IDEMPOTENT: 'false' };
+  const servers = await startBenchServers();
+  const { redis, kafka } = servers;
+  // Cold-start children are given these on top of their own environment.
+  const env = servers.targets;
   const containers: AnalyticsContainer[] = [];
   const handlerFor = () => {
-    const container = createAnalyticsContainer({ ...process.env, ...env });
+    const container = createAnalyticsContainer(servers.env);
     containers.push(container);
     return { container, handler: createAnalyticsHandler({ container: () => container }) };
   };
@@ -331,7 +328,7 @@ async function main(): Promise<void> {
     await Promise.all(containers.map((c) => c.close()));
     await producer.disconnect();
     client.disconnect();
-    await Promise.all([redis.stop(), kafka.stop()]);
+    await servers.stop();
   }
 
   // 8. The local pipeline end to end: as fast as it goes, then paced at the target rate.

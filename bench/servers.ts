@@ -5,7 +5,9 @@ import { type LocalRedis, startRedis } from '../local/redis/redis-server';
 export interface BenchServers {
   readonly redis: LocalRedis;
   readonly kafka: MockKafka;
-  /** What the analytics function's container reads: this Redis and this broker. */
+  /** The variables that point the analytics function at this Redis and this broker. */
+  readonly targets: Readonly<Record<string, string>>;
+  /** What the analytics function's container reads: this process's environment and `targets`. */
   readonly env: NodeJS.ProcessEnv;
   stop(): Promise<void>;
 }
@@ -19,16 +21,13 @@ export async function startBenchServers(): Promise<BenchServers> {
     startRedis(),
     startMockKafka({ topics: Object.values(DEFAULT_TOPICS).map((name) => ({ name, partitions: 6 })) }),
   ]);
+  // The mock cluster names no usable controller, which idempotent producers need.
+  const targets = { REDIS_URL: redis.url, KAFKA_BROKERS: kafka.bootstrapServers, KAFKA_IDEMPOTENT: 'false' };
   return {
     redis,
     kafka,
-    // The mock cluster names no usable controller, which idempotent producers need.
-    env: {
-      ...process.env,
-      REDIS_URL: redis.url,
-      KAFKA_BROKERS: kafka.bootstrapServers,
-      KAFKA_IDEMPOTENT: 'false',
-    },
+    targets,
+    env: { ...process.env, ...targets },
     stop: async () => {
       await Promise.all([redis.stop(), kafka.stop()]);
     },
