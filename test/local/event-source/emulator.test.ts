@@ -1,3 +1,5 @@
+import type { MSKEvent } from 'aws-lambda';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMskEvent } from '../../../functions/shared/msk/event';
 import { MAX_PAYLOAD_BYTES } from '../../../local/event-source/emulator';
@@ -25,7 +27,31 @@ const topicWith = (...args: Parameters<EmulatorHarness['topicWith']>) => harness
 const run = (...args: Parameters<EmulatorHarness['run']>) => harness.run(...args);
 const committed = (topic: string) => harness.committed(topic);
 
+const values = (events: MSKEvent[]) =>
+  events.flatMap((e) => parseMskEvent(e).map((r) => r.value?.toString())).sort();
+
 describe('event source emulator', () => {
+  it("starts a LATEST mapping after each partition's last record: nothing before it is delivered, and every record produced after, however soon", async () => {
+    const topic = await topicWith([5, 3]);
+    const after = ['new-0', 'new-1', 'new-2', 'new-3'];
+    // Connected ahead, so that the records are sent the moment the mapping has started.
+    const producer = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    const { events } = await run(
+      topic,
+      { startingPosition: 'LATEST' },
+      (r) => r.emulator.stats.committed === after.length,
+      20_000,
+      async () => {
+        const messages = after.map((value, i) => ({ partition: i % 2, value }));
+        await producer.send({ topic, acks: -1, messages });
+        await producer.disconnect();
+      },
+    );
+    expect(values(events)).toEqual(after);
+    expect(await committed(topic)).toEqual([7, 5]);
+  });
+
   it('delivers MSK events of at most the batch size, in offset order, and commits what succeeded', async () => {
     const topic = await topicWith([25]);
     const { events } = await run(topic, { batchSize: 10 }, (r) => r.emulator.stats.committed === 25);
