@@ -7,11 +7,11 @@ import { runRedis } from './pipeline-executor';
 
 /**
  * Where partitions begin for a mapping that starts at LATEST: the first offset it ever delivered
- * of each, recorded in the stats hash (STATS_FIELDS.origin) by the first attempt at that batch,
- * before anything can fail it. The brokers cannot say where such a mapping started, and without
- * this a partition whose first batch went to the failure destination would apply the next one,
- * and skip the replay of the first as duplicates. A batch arriving after a failure to record
- * (the store unreachable on every attempt at the first batch) records its own start: README,
+ * of each, recorded in the stats hash (STATS_FIELDS.origin) by the first attempt at that batch
+ * that reaches the store, before the batch is applied. The brokers cannot say where such a
+ * mapping started, and without this a partition whose first batch went to the failure destination
+ * would apply the next one, and skip the replay of the first as duplicates. When the store was
+ * unreachable on every attempt at the first batch, the next batch records its own start: README,
  * "Guarantees", says what that leaves.
  */
 export class RecordedPartitionOrigins implements PartitionOrigins {
