@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { type AnalyticsContainer, createAnalyticsContainer } from '../../../functions/analytics/container';
 import { analyticsObservability, createAnalyticsHandler } from '../../../functions/analytics/handler';
 import { MAX_ERROR_HEADER_BYTES } from '../../../functions/analytics/outputs';
-import { createBatchProcessor } from '../../../functions/analytics/processor';
+import { type BatchProcessor, createBatchProcessor } from '../../../functions/analytics/processor';
 import { MAX_CLOCK_SKEW_MS } from '../../../functions/domain/validate';
 import { loadAnalyticsConfig } from '../../../functions/shared/config';
 import { ConfigurationError, RedisError, StoreBehindError } from '../../../functions/shared/errors';
@@ -245,29 +245,38 @@ describe('guarantees of the analytics handler', () => {
       expect((await store.device('latest'))?.count).toBe(3);
     });
 
-    it('refuses the batch behind a first batch that failed before it was applied (diverted), and the replay in order is exact', async () => {
-      // The first batch's every attempt fails after the watermarks are read: the store refuses the writes.
-      let failures = 1;
-      const failingOnce: AnalyticsStore = {
-        watermarks: (tps) => store.watermarks(tps),
+    /**
+     * A processor on the real store and the recorded origins, whose store fails the calls `faults`
+     * names, one after another (a lost connection), then works.
+     */
+    async function withFaultyStore(
+      faults: ('watermarks' | 'apply')[],
+      body: (process: BatchProcessor) => Promise<void>,
+    ): Promise<void> {
+      const fail = (call: 'watermarks' | 'apply') =>
+        faults[0] === call && faults.shift() !== undefined
+          ? Promise.reject(new RedisError(`injected: connection lost at ${call}`))
+          : undefined;
+      const faulty: AnalyticsStore = {
+        watermarks: (tps) => fail('watermarks') ?? store.watermarks(tps),
+        apply: (plan, onStates) => fail('apply') ?? store.apply(plan, onStates),
         confirmDurable: () => store.confirmDurable(),
-        apply: (plan, onStates) =>
-          failures-- > 0
-            ? Promise.reject(new RedisError('injected: connection lost'))
-            : store.apply(plan, onStates),
       };
       const config = { ...loadAnalyticsConfig(infra.env), eventSourceStartingPosition: 'LATEST' as const };
       const publisher = KafkaPublisher.create(config.kafka, infra.kafka.brokers);
       try {
-        const process = createBatchProcessor({
-          store: failingOnce,
-          publisher,
-          registry,
-          config,
-          origins: new RecordedPartitionOrigins(redis, 'surge'),
-        });
-        const first = parseMskEvent(buildMskEvent([3, 4, 5].map(reading)));
-        const next = parseMskEvent(buildMskEvent([6, 7].map(reading)));
+        const origins = new RecordedPartitionOrigins(redis, 'surge');
+        await body(createBatchProcessor({ store: faulty, publisher, registry, config, origins }));
+      } finally {
+        await publisher.disconnect();
+      }
+    }
+    const batchOf = (offsets: number[]) => parseMskEvent(buildMskEvent(offsets.map(reading)));
+
+    it('refuses the batch behind a first batch that failed before it was applied (diverted), and the replay in order is exact', async () => {
+      await withFaultyStore(['apply'], async (process) => {
+        const first = batchOf([3, 4, 5]);
+        const next = batchOf([6, 7]);
         await expect(process(first)).rejects.toThrow(RedisError);
         const error = await process(next).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(StoreBehindError);
@@ -282,9 +291,24 @@ describe('guarantees of the analytics handler', () => {
         await process(next);
         expect((await store.device('latest'))?.count).toBe(5);
         expect((await store.stats()).records).toBe(5);
-      } finally {
-        await publisher.disconnect();
-      }
+      });
+    });
+
+    it('replays exactly a first batch diverted with the store unreachable when the batch behind it was diverted too', async () => {
+      await withFaultyStore(['watermarks', 'apply'], async (process) => {
+        const first = batchOf([3, 4]);
+        const second = batchOf([5, 6]);
+        const third = batchOf([7]);
+        // Nothing recorded: the store was not reached. The second records its own start, then fails.
+        await expect(process(first)).rejects.toThrow(/connection lost at watermarks/);
+        await expect(process(second)).rejects.toThrow(/connection lost at apply/);
+        expect(await redis.hget(keys.stats, STATS_FIELDS.origin('iot-data-0'))).toBe('5');
+        await expect(process(third)).rejects.toThrow(StoreBehindError);
+
+        for (const batch of [first, second, third]) await process(batch);
+        expect((await store.device('latest'))?.count).toBe(5);
+        expect((await store.stats()).records).toBe(5);
+      });
     });
   });
 
