@@ -28,7 +28,8 @@ export class RecordedPartitionOrigins implements PartitionOrigins {
   async earliest(partitions: readonly PartitionStart[]): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     if (partitions.length === 0) return out;
-    const fields = partitions.map((p) => STATS_FIELDS.origin(topicPartition(p.topic, p.partition)));
+    const tps = partitions.map((p) => topicPartition(p.topic, p.partition));
+    const fields = tps.map(STATS_FIELDS.origin);
     const replies = await runRedis(async () => {
       const pipeline = this.redis.pipeline();
       partitions.forEach((p, i) => {
@@ -39,14 +40,14 @@ export class RecordedPartitionOrigins implements PartitionOrigins {
       for (const [error] of results) if (error) throw error;
       return results.at(-1)?.[1] as (string | null)[];
     }, 'record where partitions begin');
-    partitions.forEach((p, i) => {
+    tps.forEach((tp, i) => {
       const raw = replies[i];
       const origin = raw != null && /^\d{1,15}$/.test(raw) ? Number(raw) : Number.NaN;
       if (Number.isNaN(origin)) {
         // Not a number the check can go by: the batch fails (retried) until an operator repairs it.
         throw new RedisError(`stats field ${fields[i]} is not an offset: ${String(raw).slice(0, 100)}`);
       }
-      out.set(topicPartition(p.topic, p.partition), origin);
+      out.set(tp, origin);
     });
     return out;
   }

@@ -108,7 +108,7 @@ describe('guarantees of the analytics handler', () => {
   });
 
   it('diverts only the records of a device whose stored state is unreadable, with reason STATE_UNREADABLE', async () => {
-    await redis.set(keySpace('surge').device('corrupt'), 'not a state');
+    await redis.set(keys.device('corrupt'), 'not a state');
     const since = await dlq();
     const records: KafkaRecordInput[] = [
       telemetryRecord(telemetry({ deviceId: 'corrupt' }), { offset: 0 }),
@@ -123,7 +123,7 @@ describe('guarantees of the analytics handler', () => {
       addMetric.mockRestore();
     }
     expect((await store.device('healthy'))?.count).toBe(1);
-    expect(await redis.get(keySpace('surge').device('corrupt'))).toBe('not a state');
+    expect(await redis.get(keys.device('corrupt'))).toBe('not a state');
     const stats = await store.stats();
     expect(stats).toMatchObject({ records: 1, quarantined: { STATE_UNREADABLE: 2 } });
     const letters = await readTopic(infra.kafka.bootstrapServers, 'iot-data-dlq', since);
@@ -136,7 +136,7 @@ describe('guarantees of the analytics handler', () => {
   });
 
   it('corrects the fleet totals for an unreadable device once, however often its batch is delivered', async () => {
-    await redis.set(keySpace('surge').device('corrupt-again'), 'not a state');
+    await redis.set(keys.device('corrupt-again'), 'not a state');
     const records: KafkaRecordInput[] = [
       telemetryRecord(telemetry({ deviceId: 'fine' }), { offset: 0 }),
       telemetryRecord(telemetry({ deviceId: 'corrupt-again' }), { offset: 1 }),
