@@ -1,5 +1,5 @@
 import { type DeviceDelta, type PartitionDelta, type Watermarks, windowStart } from '../domain/deltas';
-import type { QuarantineReason, Telemetry } from '../domain/telemetry';
+import type { LastReading, QuarantineReason, Telemetry } from '../domain/telemetry';
 import { topicPartition } from '../shared/msk/event';
 import type { AcceptedRecord, Classified } from './decode';
 
@@ -24,87 +24,97 @@ interface MutableWindow {
   sum: number;
 }
 
+/** Nothing read yet: the `last` of an accumulator before its first reading. */
+const NO_READING: LastReading = {
+  ts: 0,
+  temperature: 0,
+  humidity: 0,
+  battery: 0,
+  status: 'OK',
+  location: null,
+  firmware: '',
+};
+
 /**
  * Folds one device's readings as they come, in any order: the processor feeds it during its single
- * pass over a batch, so no reading has to be kept until the batch is grouped.
+ * pass over a batch, so no reading has to be kept until the batch is grouped. It is its own delta:
+ * a fleet batch holds one per device until the store has answered, so a copy of each was a tenth
+ * of what the batch allocated and kept (docs/performance.md, session 11).
  */
-export class DeviceAccumulator {
-  private count = 0;
-  private tMin = Number.POSITIVE_INFINITY;
-  private tMax = Number.NEGATIVE_INFINITY;
-  private tSum = 0;
-  private hMin = Number.POSITIVE_INFINITY;
-  private hMax = Number.NEGATIVE_INFINITY;
-  private hSum = 0;
-  private bMin = Number.POSITIVE_INFINITY;
-  private ok = 0;
-  private warn = 0;
-  private fail = 0;
-  private firstTs = Number.POSITIVE_INFINITY;
-  private last: Telemetry | undefined;
-  private lastOffset = -1;
-  private readonly segments: MutableSegment[] = [];
-  private readonly windows: MutableWindow[] = [];
+export class DeviceAccumulator implements DeviceDelta {
+  count = 0;
+  readonly temperature = { min: Number.POSITIVE_INFINITY, max: Number.NEGATIVE_INFINITY, sum: 0 };
+  readonly humidity = { min: Number.POSITIVE_INFINITY, max: Number.NEGATIVE_INFINITY, sum: 0 };
+  batteryMin = Number.POSITIVE_INFINITY;
+  readonly status = { OK: 0, WARN: 0, FAIL: 0 };
+  firstTs = Number.POSITIVE_INFINITY;
+  lastTs = Number.NEGATIVE_INFINITY;
+  /** The reading with the greatest (ts, offset), as decoded (its device id is this accumulator's). */
+  last: LastReading = NO_READING;
+  lastOffset = -1;
+  readonly segments: MutableSegment[] = [];
+  readonly windows: MutableWindow[] = [];
   // A device's readings mostly come from one partition and in time order: the segment and window
   // of the previous reading usually take the next one too, without a lookup. The maps that find the
   // others are built once there is a second: most devices of a large fleet have one reading per
-  // batch, and two maps each were a tenth of what a fleet batch allocated.
-  private lastSegment: MutableSegment | undefined;
-  private lastWindow: MutableWindow | undefined;
-  private segmentOf: Map<string, MutableSegment> | undefined;
-  private windowOf: Map<number, MutableWindow> | undefined;
+  // batch, and two maps each were a tenth of what a fleet batch allocated. (Private fields, so that
+  // the delta's own properties are the delta's.)
+  #lastSegment: MutableSegment | undefined;
+  #lastWindow: MutableWindow | undefined;
+  #segmentOf: Map<string, MutableSegment> | undefined;
+  #windowOf: Map<number, MutableWindow> | undefined;
 
   constructor(readonly deviceId: string) {}
 
   /** Adds a reading read at `offset` of `topicPartition`. */
   add(reading: Telemetry, topicPartition: string, offset: number): void {
-    let segment = this.lastSegment;
+    let segment = this.#lastSegment;
     if (segment === undefined || segment.topicPartition !== topicPartition) {
       // Without a map there is at most one segment, the previous reading's, and it did not match.
-      segment = this.segmentOf?.get(topicPartition);
+      segment = this.#segmentOf?.get(topicPartition);
       if (segment === undefined) {
         segment = { topicPartition, minOffset: offset, maxOffset: offset };
         this.segments.push(segment);
-        if (this.segmentOf !== undefined) this.segmentOf.set(topicPartition, segment);
+        if (this.#segmentOf !== undefined) this.#segmentOf.set(topicPartition, segment);
         else if (this.segments.length > 1)
-          this.segmentOf = new Map(this.segments.map((s) => [s.topicPartition, s]));
+          this.#segmentOf = new Map(this.segments.map((s) => [s.topicPartition, s]));
       }
-      this.lastSegment = segment;
+      this.#lastSegment = segment;
     }
     if (offset < segment.minOffset) segment.minOffset = offset;
     if (offset > segment.maxOffset) segment.maxOffset = offset;
 
     const { temperature: t, humidity: h, battery: b, ts } = reading;
     this.count++;
-    if (t < this.tMin) this.tMin = t;
-    if (t > this.tMax) this.tMax = t;
-    this.tSum += t;
-    if (h < this.hMin) this.hMin = h;
-    if (h > this.hMax) this.hMax = h;
-    this.hSum += h;
-    if (b < this.bMin) this.bMin = b;
-    if (reading.status === 'OK') this.ok++;
-    else if (reading.status === 'WARN') this.warn++;
-    else this.fail++;
+    const temperature = this.temperature;
+    if (t < temperature.min) temperature.min = t;
+    if (t > temperature.max) temperature.max = t;
+    temperature.sum += t;
+    const humidity = this.humidity;
+    if (h < humidity.min) humidity.min = h;
+    if (h > humidity.max) humidity.max = h;
+    humidity.sum += h;
+    if (b < this.batteryMin) this.batteryMin = b;
+    this.status[reading.status]++;
     if (ts < this.firstTs) this.firstTs = ts;
     // The last reading is the one with the greatest (ts, offset): independent of delivery order.
-    const last = this.last;
-    if (last === undefined || ts > last.ts || (ts === last.ts && offset > this.lastOffset)) {
+    if (this.count === 1 || ts > this.lastTs || (ts === this.lastTs && offset > this.lastOffset)) {
       this.last = reading;
+      this.lastTs = ts;
       this.lastOffset = offset;
     }
 
     const start = windowStart(ts);
-    let window = this.lastWindow;
+    let window = this.#lastWindow;
     if (window === undefined || window.start !== start) {
-      window = this.windowOf?.get(start);
+      window = this.#windowOf?.get(start);
       if (window === undefined) {
         window = { start, count: 0, min: t, max: t, sum: 0 };
         this.windows.push(window);
-        if (this.windowOf !== undefined) this.windowOf.set(start, window);
-        else if (this.windows.length > 1) this.windowOf = new Map(this.windows.map((w) => [w.start, w]));
+        if (this.#windowOf !== undefined) this.#windowOf.set(start, window);
+        else if (this.windows.length > 1) this.#windowOf = new Map(this.windows.map((w) => [w.start, w]));
       }
-      this.lastWindow = window;
+      this.#lastWindow = window;
     }
     window.count++;
     if (t < window.min) window.min = t;
@@ -112,32 +122,9 @@ export class DeviceAccumulator {
     window.sum += t;
   }
 
-  /** The delta of what was added; undefined when nothing was. */
+  /** The delta of what was added (this accumulator: add nothing after); undefined when nothing was. */
   delta(): DeviceDelta | undefined {
-    const last = this.last;
-    if (last === undefined) return undefined;
-    return {
-      deviceId: this.deviceId,
-      segments: this.segments.slice(),
-      count: this.count,
-      temperature: { min: this.tMin, max: this.tMax, sum: this.tSum },
-      humidity: { min: this.hMin, max: this.hMax, sum: this.hSum },
-      batteryMin: this.bMin,
-      status: { OK: this.ok, WARN: this.warn, FAIL: this.fail },
-      firstTs: this.firstTs,
-      lastTs: last.ts,
-      last: {
-        ts: last.ts,
-        temperature: last.temperature,
-        humidity: last.humidity,
-        battery: last.battery,
-        status: last.status,
-        location: last.location === null ? null : { lat: last.location.lat, lon: last.location.lon },
-        firmware: last.firmware,
-      },
-      lastOffset: this.lastOffset,
-      windows: this.windows.slice(),
-    };
+    return this.count === 0 ? undefined : this;
   }
 }
 

@@ -75,7 +75,25 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
     // One pass: every record is classified, folded into its device's and partition's accumulators
     // and, when it raises an alert or is quarantined, turned into its message. Nothing per record
     // outlives its turn but its index (the rare recompute of an overlapping redelivery decodes again).
-    const devices = new Map<string, DeviceEntry>();
+    // Each device's fold, by its position in `folds`. Which device each record folded into (-1 for
+    // none) is kept per record: the rare recompute and divert find a device's records through it,
+    // so no list is kept per device.
+    const ordinals = new Map<string, number>();
+    const folds: DeviceAccumulator[] = [];
+    const deviceOfRecord = new Int32Array(records.length).fill(-1);
+    let recordsOfDevice: number[][] | undefined;
+    const recordsOf = (deviceId: string): readonly number[] => {
+      const ordinal = ordinals.get(deviceId);
+      if (ordinal === undefined) return [];
+      if (recordsOfDevice === undefined) {
+        const lists: number[][] = folds.map(() => []);
+        deviceOfRecord.forEach((d, i) => {
+          if (d >= 0) lists[d]?.push(i);
+        });
+        recordsOfDevice = lists;
+      }
+      return recordsOfDevice[ordinal] ?? [];
+    };
     const partitions = new Map<string, PartitionEntry>();
     const early: OutboundMessage[] = [];
     const byReason: Partial<Record<QuarantineReason, number>> = {};
@@ -112,13 +130,14 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
       acceptedCount++;
       partition.fold.add(source.offset);
       const { deviceId } = result.reading;
-      let device = devices.get(deviceId);
-      if (device === undefined) {
-        device = { fold: new DeviceAccumulator(deviceId), indices: [] };
-        devices.set(deviceId, device);
+      let ordinal = ordinals.get(deviceId);
+      if (ordinal === undefined) {
+        ordinal = folds.length;
+        ordinals.set(deviceId, ordinal);
+        folds.push(new DeviceAccumulator(deviceId));
       }
-      device.fold.add(result.reading, partition.fold.topicPartition, source.offset);
-      device.indices.push(i);
+      (folds[ordinal] as DeviceAccumulator).add(result.reading, partition.fold.topicPartition, source.offset);
+      deviceOfRecord[i] = ordinal;
       const reasons = alertReasons(result, config.alertTemperatureThreshold);
       if (reasons.length > 0) {
         early.push(alertMessage(result, reasons, config.alertTemperatureThreshold, config.topics, registry));
@@ -159,7 +178,7 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
     // Summaries are encoded as the store answers and sent in two requests: the first half goes out
     // while the store still works on the rest (more, smaller produce requests cost more than they overlap).
     let summaries: OutboundMessage[] = [];
-    const firstPart = Math.ceil(devices.size / 2);
+    const firstPart = Math.ceil(folds.length / 2);
     let sentFirst = false;
     const onStates = (states: DeviceState[]) => {
       for (const state of states) summaries.push(summaryMessage(state, config.topics, registry));
@@ -172,12 +191,11 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
     // A device whose state cannot be read is left as it is; its records become dead letters, and a
     // correction of the fleet totals (itself exactly once) counts them as quarantined, not applied.
     const divert = (deviceId: string, error: string): PartitionDelta[] => {
-      const device = devices.get(deviceId);
-      if (device === undefined || unreadable.has(deviceId)) return [];
+      if (!ordinals.has(deviceId) || unreadable.has(deviceId)) return [];
       unreadable.set(deviceId, error);
       const letters: OutboundMessage[] = [];
       const byPartition = new Map<string, number[]>();
-      for (const i of device.indices) {
+      for (const i of recordsOf(deviceId)) {
         const source = records[i] as SourceRecord;
         letters.push(deadLetterMessage({ source, reason: 'STATE_UNREADABLE', error }, config.topics));
         const tp = topicPartition(source.topic, source.partition);
@@ -192,7 +210,7 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
     const recompute: Recompute = {
       device(deviceId, watermarks) {
         const accepted: AcceptedRecord[] = [];
-        for (const i of devices.get(deviceId)?.indices ?? []) {
+        for (const i of recordsOf(deviceId)) {
           const result = classify(i);
           if (result.accepted) accepted.push(result);
         }
@@ -204,7 +222,7 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
           // A correction's own redelivery: the unreadable records above what it already corrected.
           const offsets: number[] = [];
           for (const deviceId of unreadable.keys()) {
-            for (const i of devices.get(deviceId)?.indices ?? []) {
+            for (const i of recordsOf(deviceId)) {
               const record = records[i] as SourceRecord;
               if (topicPartition(record.topic, record.partition) === source && record.offset > watermark)
                 offsets.push(record.offset);
@@ -220,7 +238,7 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
     try {
       applied = await applyExactlyOnce(
         store,
-        [...devices.values()].map((device) => device.fold.delta() as DeviceDelta),
+        folds.map((fold) => fold.delta() as DeviceDelta),
         partitionDeltas,
         recompute,
         onStates,
@@ -242,7 +260,7 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
       applied: applied.records,
       duplicates: acceptedCount - unreadableRecords - applied.records,
       quarantined: byReason,
-      devices: devices.size,
+      devices: folds.length,
       unreadableDevices: unreadable.size,
       alerts,
       storeCalls: applied.storeCalls,
@@ -265,12 +283,6 @@ function partitionsOf(records: readonly SourceRecord[]): string[] {
     if (!out.includes(tp)) out.push(tp);
   }
   return out;
-}
-
-interface DeviceEntry {
-  readonly fold: DeviceAccumulator;
-  /** Positions of the device's records in the batch. */
-  readonly indices: number[];
 }
 
 interface PartitionEntry {

@@ -123,15 +123,9 @@ export class RedisAnalyticsStore extends RedisAnalyticsReader implements Analyti
   }
 
   async apply(plan: ApplyPlan, onStates?: (states: DeviceState[]) => void): Promise<ApplyResult> {
-    // A resend (after NOSCRIPT, or of a device that asked for keys) answers again for devices that
-    // had gone through: deliver each state once.
-    const delivered = new Set<string>();
-    const deliver = (states: DeviceState[]) => {
-      if (onStates === undefined) return;
-      const fresh = states.filter((state) => !delivered.has(state.deviceId));
-      for (const state of fresh) delivered.add(state.deviceId);
-      if (fresh.length > 0) onStates(fresh);
-    };
+    // Each call delivers its states once (device-calls.ts), and a device that asked for keys is in
+    // the next round's calls only: every state is delivered once.
+    const deliver = onStates ?? (() => undefined);
     let work = plan.devices.map((delta) => this.deviceCalls.firstWork(delta));
     let positions = plan.devices.map((_, i) => i);
     const calls = this.deviceCalls.calls(work, deliver);

@@ -1,16 +1,21 @@
 import calculateSlot from 'cluster-key-slot';
-import type { DeviceDelta, WindowDelta } from '../../domain/deltas';
+import type { DeviceDelta } from '../../domain/deltas';
 import type { DeviceState } from '../../domain/model';
 import { RedisError } from '../errors';
 import { BinaryFormatError, BinaryReader, BinaryWriter } from './binary';
 import { APPLY_DEVICES_LUA } from './device-script';
 import { ANSWER, type KeySpace } from './layout';
 import { type Pipeline, type Queued, scriptSha } from './pipeline-executor';
-import { bucketsOf, parseDeviceState, writeDelta } from './state-codec';
+import { bucketStarts, bucketsOf, type DeltaBuckets, parseDeviceState, writeDelta } from './state-codec';
 
-/** How the device script answered for one device (ANSWER in layout.ts). */
+/**
+ * How the device script answered for one device (ANSWER in layout.ts). The state an applied or
+ * duplicate device is left in goes to the caller's `onStates` as its call is answered, not into
+ * the outcome: a fleet batch's outcomes live until its last call, its states only until their
+ * summaries are encoded.
+ */
 export type DeviceOutcome =
-  | { readonly kind: 'applied' | 'duplicate'; readonly state: DeviceState }
+  | { readonly kind: 'applied' | 'duplicate' }
   | { readonly kind: 'partial'; readonly watermarks: ReadonlyMap<string, number> }
   /** The device's stored values cannot be read: nothing of it was written. */
   | { readonly kind: 'unreadable'; readonly error: string };
@@ -24,6 +29,9 @@ export interface NeedsKeys {
 export type DeviceAnswer = DeviceOutcome | NeedsKeys;
 
 const DEVICES_SHA = scriptSha(APPLY_DEVICES_LUA);
+const NONE: readonly number[] = [];
+const APPLIED: DeviceOutcome = { kind: 'applied' };
+const DUPLICATE: DeviceOutcome = { kind: 'duplicate' };
 
 /**
  * Devices per script call. Calls are written one by one as they are built, so Redis works on one
@@ -34,8 +42,7 @@ const DEVICES_PER_CALL = 64;
 /** A device of a batch and the archived buckets its call declares. */
 export interface DeviceWork {
   readonly delta: DeviceDelta;
-  /** The delta's windows by bucket, in ascending start. */
-  readonly buckets: Map<number, WindowDelta[]>;
+  readonly buckets: DeltaBuckets;
   readonly declared: readonly number[];
 }
 
@@ -80,9 +87,15 @@ export class DeviceCalls {
    */
   firstWork(delta: DeviceDelta): DeviceWork {
     const buckets = bucketsOf(delta.windows);
-    const starts = [...buckets.keys()];
-    const newest = starts.at(-1);
     const current = this.currentBuckets.get(delta.deviceId);
+    if (typeof buckets === 'number') {
+      // One bucket: archived only when the stored current bucket is newer, and that current bucket
+      // only when this one replaces it.
+      if (current === undefined || current === buckets) return { delta, buckets, declared: NONE };
+      return { delta, buckets, declared: [Math.min(buckets, current)] };
+    }
+    const starts = bucketStarts(buckets);
+    const newest = starts.at(-1);
     if (current === undefined || newest === undefined)
       return { delta, buckets, declared: starts.slice(0, -1) };
     // As the script will place them: the newest into the current bucket unless that one is newer,
@@ -158,33 +171,39 @@ export class DeviceCalls {
         this.expirySlackMs,
       );
     };
+    let delivered = false;
     const parse = (reply: unknown): DeviceAnswer[] => {
       if (!Buffer.isBuffer(reply)) throw new RedisError('the device script answered with no data');
       let answers: DeviceAnswer[];
+      const states: DeviceState[] = [];
       try {
         const reader = new BinaryReader(reply);
-        answers = work.map(({ delta }) => readAnswer(delta, reader, this.remember));
+        answers = work.map(({ delta }) => readAnswer(delta, reader, this.remember, states));
         if (!reader.done) throw new BinaryFormatError('more answers than devices');
       } catch (cause) {
         if (cause instanceof RedisError) throw cause;
         throw new RedisError(`the device script answered unreadably: ${(cause as Error).message}`, { cause });
       }
-      const states: DeviceState[] = [];
-      for (const answer of answers) {
-        if (answer.kind === 'applied' || answer.kind === 'duplicate') states.push(answer.state);
+      // A call sent again (after NOSCRIPT) answers again: its states go out once.
+      if (states.length > 0 && !delivered) {
+        delivered = true;
+        deliver(states);
       }
-      if (states.length > 0) deliver(states);
       return answers;
     };
     return { key: this.keys.device((work[0] as DeviceWork).delta.deviceId), add, parse };
   }
 }
 
-/** One device's answer; `remember` learns where an applied or duplicate device's current bucket starts (-1 for none). */
+/**
+ * One device's answer. An applied or duplicate device's state goes into `states`, and `remember`
+ * learns where its current bucket starts (-1 for none).
+ */
 function readAnswer(
   delta: DeviceDelta,
   answer: BinaryReader,
   remember: (deviceId: string, currentBucket: number) => void,
+  states: DeviceState[],
 ): DeviceAnswer {
   const code = answer.u8();
   switch (code) {
@@ -210,9 +229,9 @@ function readAnswer(
     case ANSWER.duplicate: {
       const length = answer.u32();
       if (length === 0) throw new RedisError(`device ${delta.deviceId} has no aggregates after its update`);
-      const state = parseDeviceState(delta.deviceId, answer.sub(length)) as DeviceState;
+      states.push(parseDeviceState(delta.deviceId, answer.sub(length)) as DeviceState);
       remember(delta.deviceId, answer.f64());
-      return { kind: code === ANSWER.applied ? 'applied' : 'duplicate', state };
+      return code === ANSWER.applied ? APPLIED : DUPLICATE;
     }
     default:
       throw new RedisError(`unexpected answer ${code} from the device script`);

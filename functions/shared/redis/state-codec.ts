@@ -33,13 +33,31 @@ const STATUS_BY_CODE: readonly Status[] = (Object.keys(STATUS_CODES) as Status[]
   (a, b) => STATUS_CODES[a] - STATUS_CODES[b],
 );
 
-/** A delta's minute windows grouped by the bucket (BUCKET in layout.ts) they rest in, in ascending start. */
-export function bucketsOf(windows: readonly WindowDelta[]): Map<number, WindowDelta[]> {
+/**
+ * A delta's minute windows by the bucket (BUCKET in layout.ts) they rest in, in ascending start.
+ * Windows that all rest in one bucket (nearly every delta of a large fleet) are that bucket's start:
+ * a map and a list per device were a twentieth of what a fleet batch allocated.
+ */
+export type DeltaBuckets = number | ReadonlyMap<number, readonly WindowDelta[]>;
+
+function bucketStart(ts: number): number {
+  return Math.floor(ts / BUCKET_MS) * BUCKET_MS;
+}
+
+export function bucketsOf(windows: readonly WindowDelta[]): DeltaBuckets {
+  const first = windows[0];
+  if (first !== undefined) {
+    const start = bucketStart(first.start);
+    let one = true;
+    for (let i = 1; i < windows.length && one; i++)
+      one = bucketStart((windows[i] as WindowDelta).start) === start;
+    if (one) return start;
+  }
   const byStart = new Map<number, WindowDelta[]>();
   let ascending = true;
   let previous = -Infinity;
   for (const w of windows) {
-    const start = Math.floor(w.start / BUCKET_MS) * BUCKET_MS;
+    const start = bucketStart(w.start);
     const bucket = byStart.get(start);
     if (bucket === undefined) {
       if (start < previous) ascending = false;
@@ -48,6 +66,11 @@ export function bucketsOf(windows: readonly WindowDelta[]): Map<number, WindowDe
     } else bucket.push(w);
   }
   return ascending ? byStart : new Map([...byStart].sort(([a], [b]) => a - b));
+}
+
+/** The starts of a delta's buckets, ascending. */
+export function bucketStarts(buckets: DeltaBuckets): number[] {
+  return typeof buckets === 'number' ? [buckets] : [...buckets.keys()];
 }
 
 const DELTA_NUMBER: Readonly<Record<StateNumber, (delta: DeviceDelta) => number>> = {
@@ -78,6 +101,18 @@ function writeLastReading(out: BinaryWriter, last: DeviceState['last']): void {
   out.string(last.firmware).endSized(at);
 }
 
+function writeBucket(out: BinaryWriter, start: number, minutes: readonly WindowDelta[]): void {
+  out.f64(start).u8(minutes.length);
+  for (const w of minutes) {
+    out
+      .u8((w.start - start) / WINDOW_MS)
+      .f64(w.count)
+      .f64(w.min)
+      .f64(w.max)
+      .f64(w.sum);
+  }
+}
+
 /**
  * Appends a delta in the device script's binary layout (DELTA in layout.ts), declaring the
  * archived buckets `declared` (their keys follow the device key and the window index in KEYS).
@@ -85,7 +120,7 @@ function writeLastReading(out: BinaryWriter, last: DeviceState['last']): void {
 export function writeDelta(
   out: BinaryWriter,
   delta: DeviceDelta,
-  buckets: Map<number, WindowDelta[]>,
+  buckets: DeltaBuckets,
   declared: readonly number[],
 ): void {
   out.u16(delta.segments.length);
@@ -96,17 +131,12 @@ export function writeDelta(
   for (let i = 0; i < DELTA_NUMBERS.length; i++)
     out.f64((DELTA_NUMBERS[i] as (d: DeviceDelta) => number)(delta));
   writeLastReading(out, delta.last);
-  out.u16(buckets.size);
-  for (const [start, minutes] of buckets) {
-    out.f64(start).u8(minutes.length);
-    for (const w of minutes) {
-      out
-        .u8((w.start - start) / WINDOW_MS)
-        .f64(w.count)
-        .f64(w.min)
-        .f64(w.max)
-        .f64(w.sum);
-    }
+  if (typeof buckets === 'number') {
+    out.u16(1);
+    writeBucket(out, buckets, delta.windows);
+  } else {
+    out.u16(buckets.size);
+    for (const [start, minutes] of buckets) writeBucket(out, start, minutes);
   }
   out.u16(declared.length);
   for (const start of declared) out.f64(start);

@@ -6,6 +6,7 @@ import type { DeviceDelta } from '../../../../functions/domain/deltas';
 import type { Telemetry } from '../../../../functions/domain/telemetry';
 import { type DeviceOutcome, RedisAnalyticsStore } from '../../../../functions/shared/redis/analytics-store';
 import { BinaryWriter } from '../../../../functions/shared/redis/binary';
+import { DeviceCalls } from '../../../../functions/shared/redis/device-calls';
 import { APPLY_DEVICES_LUA } from '../../../../functions/shared/redis/device-script';
 import {
   ARCHIVED_BUCKET_BYTES,
@@ -412,8 +413,49 @@ describe('the device script', () => {
   it('loads its scripts again when Redis has lost them (NOSCRIPT) and applies the batch once', async () => {
     await apply(delta('noscript', [{ reading: {}, offset: 0 }]));
     await server.redis.script('FLUSH');
-    const outcomes = await apply(delta('noscript', [{ reading: {}, offset: 1 }]));
-    expect(outcomes[0]?.kind).toBe('applied');
+    const delivered: string[] = [];
+    const { devices } = await server.store.apply(
+      { devices: [delta('noscript', [{ reading: {}, offset: 1 }])], partitions: [] },
+      (states) => delivered.push(...states.map((state) => state.deviceId)),
+    );
+    expect(devices[0]?.kind).toBe('applied');
+    expect(delivered).toEqual(['noscript']);
     expect((await server.store.device('noscript'))?.count).toBe(2);
+  });
+
+  it('delivers the state of every device once, the devices of a call answered again and one that asked for keys included', async () => {
+    await apply(delta('late', [{ reading: { ts: T0 }, offset: 0 }]));
+    const ids = Array.from({ length: 130 }, (_, i) => `fleet-${i}`);
+    const deltas = ids.map((id, i) => delta(id, [{ reading: {}, offset: 10 + i }]));
+    // Two buckets older than the current one: its first call declares too little.
+    deltas.splice(
+      70,
+      0,
+      delta('late', [
+        { reading: { ts: T0 - 2 * BUCKET_MS }, offset: 1 },
+        { reading: { ts: T0 - BUCKET_MS }, offset: 2 },
+      ]),
+    );
+    const delivered: string[] = [];
+    const calls = new DeviceCalls(keys, 3_600_000, 360_000, false);
+    const [call] = calls.calls(
+      deltas.slice(0, 3).map((d) => calls.firstWork(d)),
+      (states) => delivered.push(...states.map((state) => state.deviceId)),
+    );
+    // One call's reply parsed twice, as a call sent again after NOSCRIPT is: its states go out once.
+    const pipeline = server.redis.pipeline();
+    call?.command.add(pipeline);
+    const [[error, reply]] = (await pipeline.exec()) as [[Error | null, unknown]];
+    expect(error).toBeNull();
+    call?.command.parse?.(reply);
+    call?.command.parse?.(reply);
+    expect(delivered).toEqual(['fleet-0', 'fleet-1', 'fleet-2']);
+
+    delivered.length = 0;
+    await server.store.apply({ devices: deltas.slice(3), partitions: [] }, (states) =>
+      delivered.push(...states.map((state) => state.deviceId)),
+    );
+    expect([...delivered].sort()).toEqual([...ids.slice(3), 'late'].sort());
+    expect((await server.store.device('late'))?.count).toBe(3);
   });
 });
