@@ -4,17 +4,24 @@
  * A (the deltas), now, ttl, keep, the reused arrays starts, at and counts, and the layout's names.
  */
 export const WINDOW_BUCKETS_LUA = `
--- The minutes m with the delta's minutes at position q of ARGV[1] merged in. A minute past its
--- expiry is gone for readers: new readings start it afresh.
+-- The delta's minute at position q of ARGV[1] merged into the bucket whose minutes begin at
+-- position from of m: the bytes of the bucket before that minute, the merged minute, the bytes after
+-- it. A minute past its expiry is gone for readers: new readings start it afresh.
+local function merge_delta_minute(m, from, q)
+  local minute, count, low, high, sum = up(MINUTE_DELTA, A, q)
+  if minute >= MINUTES then error('minute ' .. minute .. ' is outside its bucket') end
+  local at = from + minute * MINUTE_BYTES
+  local c, l, h, s, expires = up('>ddddd', m, at)
+  if c > 0 and expires > now then count, low, high, sum = count + c, min(low, l), max(high, h), sum + s end
+  return sub(m, from, at - 1), pk('>ddddd', count, low, high, sum, now + ttl),
+    sub(m, at + MINUTE_BYTES, from + MINUTES_BYTES - 1)
+end
+
+-- The minutes m with the delta's M minutes at position q of ARGV[1] merged in.
 local function merge_delta_minutes(m, q, M)
   for _ = 1, M do
-    local minute, count, low, high, sum
-    minute, count, low, high, sum, q = up(MINUTE_DELTA, A, q)
-    if minute >= MINUTES then error('minute ' .. minute .. ' is outside its bucket') end
-    local at = minute * MINUTE_BYTES
-    local c, l, h, s, expires = up('>ddddd', m, at + 1)
-    if c > 0 and expires > now then count, low, high, sum = count + c, min(low, l), max(high, h), sum + s end
-    m = sub(m, 1, at) .. pk('>ddddd', count, low, high, sum, now + ttl) .. sub(m, at + MINUTE_BYTES + 1)
+    local before, merged, after = merge_delta_minute(m, 1, q)
+    m, q = before .. merged .. after, q + MINUTE_DELTA_BYTES
   end
   return m
 end
@@ -35,9 +42,10 @@ local function merge_minutes(m, from)
   return m
 end
 
-local function has_live_minute(m)
+-- Whether the bucket whose minutes begin at position from of m has a minute that has not expired.
+local function has_live_minute(m, from)
   for minute = 0, MINUTES - 1 do
-    local count, _, _, _, expires = up('>ddddd', m, minute * MINUTE_BYTES + 1)
+    local count, _, _, _, expires = up('>ddddd', m, from + minute * MINUTE_BYTES)
     if count > 0 and expires > now then return true end
   end
   return false

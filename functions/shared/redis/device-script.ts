@@ -67,8 +67,8 @@ local function last_from_v1(packed)
 end
 
 -- What follows a stored state's numbers and last reading (W watermarks from position q): the
--- watermarks, the length of the state, and the current bucket's start and minutes (nil for none).
--- Raises on anything unreadable.
+-- watermarks, the length of the state, and the current bucket's start and where its minutes begin
+-- in raw (nil for none: they are read in place, not copied out). Raises on anything unreadable.
 local function decode_tail(raw, version, W, q)
   local wm = {}
   for _ = 1, W do
@@ -78,7 +78,7 @@ local function decode_tail(raw, version, W, q)
   end
   local state_bytes, rest = q - 1, #raw - q + 1
   if version == STATE_VERSION and rest == CURRENT_BYTES then
-    return wm, state_bytes, up('>d', raw, q), sub(raw, q + 8)
+    return wm, state_bytes, up('>d', raw, q), q + 8
   elseif rest ~= 0 then
     error(rest .. ' bytes after the watermarks')
   end
@@ -182,7 +182,7 @@ local function apply_device(d, p, k)
   local got = K > 0 and mget(k + 2, k + 1 + K) or NONE
   local raw = stored[d]
   local has_state, c_version, ${STORED_NUMBERS}, c_last = false
-  local wm, state_bytes, current_start, current = NONE, 0, nil, nil
+  local wm, state_bytes, current_start, current_at = NONE, 0, nil, nil
   if raw then
     local version, why = string.byte(raw, 1), nil
     if version ~= STATE_VERSION and version ~= ARCHIVED_ONLY and version ~= MESSAGEPACK_LAST then
@@ -193,7 +193,7 @@ local function apply_device(d, p, k)
       if not ok then
         why = tostring(c_version)
       else
-        ok, wm, state_bytes, current_start, current = pcall(decode_tail, raw, version, W, q)
+        ok, wm, state_bytes, current_start, current_at = pcall(decode_tail, raw, version, W, q)
         if not ok then
           why = tostring(wm)
         elseif version == MESSAGEPACK_LAST then
@@ -226,12 +226,13 @@ local function apply_device(d, p, k)
   -- Where each bucket goes: the newest into the current bucket unless that one is newer still.
   local newest = starts[N]
   local embed = current_start == nil or newest >= current_start
-  local rotate = embed and current_start ~= nil and newest > current_start and has_live_minute(current)
+  local rotate = embed and current_start ~= nil and newest > current_start and has_live_minute(raw, current_at)
   -- A state without a current bucket (format 2) may have the newest bucket archived: it moves in.
   local absorb = embed and has_state and current_start == nil
   local plan, absorbed = NONE, false
   if N > 1 or not embed or rotate or absorb then
     local missing, why
+    local current = rotate and sub(raw, current_at, current_at + MINUTES_BYTES - 1)
     plan, absorbed, missing, why = plan_archived(N, embed, rotate, absorb, newest, current_start, current, key_of, got, k)
     if why then return p, next_k, why end
     if missing then
@@ -240,10 +241,24 @@ local function apply_device(d, p, k)
       return p, next_k
     end
   end
+  -- The device's new minutes, as three pieces the value is concatenated from: a delta of one minute
+  -- (a device that reports every few seconds) is spliced into the stored bucket where it lies in
+  -- raw, so that the bucket is copied once, into the new value (docs/performance.md, session 11).
+  local before, merged, after = '', '', ''
   if embed then
-    local base = (current_start == newest and current) or EMPTY_MINUTES
-    if absorbed then base = merge_minutes(base, sub(absorbed, ARCHIVED_HEADER + 1)) end
-    current_start, current = newest, merge_delta_minutes(base, at[N], counts[N])
+    local from, from_at = EMPTY_MINUTES, 1
+    if current_start == newest then from, from_at = raw, current_at end
+    if absorbed then
+      from, from_at = merge_minutes(sub(from, from_at, from_at + MINUTES_BYTES - 1), sub(absorbed, ARCHIVED_HEADER + 1)), 1
+    end
+    current_start = newest
+    if counts[N] == 1 then
+      before, merged, after = merge_delta_minute(from, from_at, at[N])
+    else
+      before = merge_delta_minutes(sub(from, from_at, from_at + MINUTES_BYTES - 1), at[N], counts[N])
+    end
+  else
+    before = sub(raw, current_at, current_at + MINUTES_BYTES - 1)
   end
 
   -- The index first: the one write that can meet a key of the wrong type, before any other write.
@@ -272,7 +287,7 @@ ${MERGE_NUMBERS}
   local W, marks = encode_watermarks(wm)
   local state = pk(STATE_WITH_MARKS, STATE_VERSION, ${DELTA_NUMBERS}, #d_last, d_last, W, marks)
   sets[#sets + 1] = device_key
-  sets[#sets + 1] = state .. pk('>d', current_start) .. current
+  sets[#sets + 1] = state .. pk('>d', current_start) .. before .. merged .. after
   if absorbed then redis.call('DEL', KEYS[key_of[newest]]) end
   if plan ~= NONE then write_archived(index, plan) end
   -- One pack per answer: struct.pack costs more per call than per byte.
