@@ -41,6 +41,7 @@ export function createAnalyticsContainer(env: NodeJS.ProcessEnv = process.env): 
       keyPrefix: config.redisKeyPrefix,
       windowTtlSeconds: config.windowTtlSeconds,
       waitReplicas: config.redisWaitReplicas,
+      mergeKnownHeads: config.redisMergeKnownHeads,
       waitTimeoutMs: config.redisWaitTimeoutMs,
     });
     store.warmUp();

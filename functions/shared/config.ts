@@ -81,6 +81,12 @@ export interface AnalyticsConfig {
   readonly redisWaitReplicas: number;
   readonly redisWaitTimeoutMs: number;
   /**
+   * REDIS_MERGE_KNOWN_HEADS: merge a device whose stored head the container knows on the client, so
+   * that the device script only checks it and splices the minutes (functions/shared/redis/head-merge.ts),
+   * or `false` to send every device as a delta for the script to merge. @default true
+   */
+  readonly redisMergeKnownHeads: boolean;
+  /**
    * Offsets a batch may start past the store's watermark of its partition (transaction markers)
    * before the batch is refused as a sign of lost writes; -1 turns the check off.
    */
@@ -252,6 +258,7 @@ export function loadAnalyticsConfig(env: Env = process.env): AnalyticsConfig {
     windowTtlSeconds: number(env, 'WINDOW_TTL_SECONDS', DEFAULTS.windowTtlSeconds, 60, 366 * 24 * 3600),
     redisWaitReplicas: waitReplicas(env),
     redisWaitTimeoutMs: number(env, 'REDIS_WAIT_TIMEOUT_MS', DEFAULTS.redisWaitTimeoutMs, 1, 60_000),
+    redisMergeKnownHeads: bool(env, 'REDIS_MERGE_KNOWN_HEADS', true),
     watermarkGapTolerance: number(
       env,
       'WATERMARK_GAP_TOLERANCE',

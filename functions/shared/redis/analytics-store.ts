@@ -7,6 +7,7 @@ import { RedisAnalyticsReader } from './analytics-reader';
 import { isCluster, type RedisClient } from './clients';
 import { type DeviceAnswer, DeviceCalls, type DeviceOutcome, type DeviceWork } from './device-calls';
 import { APPLY_DEVICES_LUA } from './device-script';
+import { KnownHeads } from './known-heads';
 import { expirySlackMs } from './layout';
 import { PipelineExecutor, type Queued, runRedis, ScriptsMissing, scriptSha } from './pipeline-executor';
 import { APPLY_STATS_LUA } from './stats-script';
@@ -64,6 +65,13 @@ export interface RedisStoreOptions {
   readonly waitReplicas?: number;
   /** How long `WAIT` waits for them. @default 1000 */
   readonly waitTimeoutMs?: number;
+  /**
+   * Merge a device whose stored head this container knows on the client, so that Redis only checks
+   * the head and splices the minutes (head-merge.ts, known-heads.ts); off sends every device as a
+   * delta for the script to merge, as before (the escape hatch: REDIS_MERGE_KNOWN_HEADS=false).
+   * @default true
+   */
+  readonly mergeKnownHeads?: boolean;
 }
 
 /**
@@ -82,7 +90,13 @@ export class RedisAnalyticsStore extends RedisAnalyticsReader implements Analyti
     this.waitReplicas = options.waitReplicas ?? 0;
     this.waitTimeoutMs = options.waitTimeoutMs ?? 1_000;
     this.executor = new PipelineExecutor(redis, [APPLY_DEVICES_LUA, APPLY_STATS_LUA]);
-    this.deviceCalls = new DeviceCalls(this.keys, windowTtlMs, expirySlackMs(windowTtlMs), isCluster(redis));
+    this.deviceCalls = new DeviceCalls(
+      this.keys,
+      windowTtlMs,
+      expirySlackMs(windowTtlMs),
+      isCluster(redis),
+      options.mergeKnownHeads === false ? undefined : new KnownHeads(),
+    );
     if (this.waitReplicas > 0 && isCluster(redis)) {
       throw new RedisError('WAIT for replicas is for a standalone primary, not a cluster');
     }
@@ -161,12 +175,16 @@ export class RedisAnalyticsStore extends RedisAnalyticsReader implements Analyti
         call.indices.forEach((i, j) => {
           const answer = answers[j] as DeviceAnswer;
           const at = positions[i] as number;
-          if (answer.kind !== 'needs-keys') {
+          const previous = work[i] as DeviceWork;
+          if (answer.kind === 'needs-keys') {
+            again.push({ ...previous, declared: [...new Set([...previous.declared, ...answer.starts])] });
+          } else if (answer.kind === 'stale') {
+            // Another writer moved the device since this container saw it: the script merges the delta.
+            again.push({ ...previous, asDelta: true });
+          } else {
             devices[at] = answer;
             return;
           }
-          const previous = work[i] as DeviceWork;
-          again.push({ ...previous, declared: [...new Set([...previous.declared, ...answer.starts])] });
           againAt.push(at);
         });
       });

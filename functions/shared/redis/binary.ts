@@ -51,6 +51,20 @@ export class BinaryWriter {
     return this;
   }
 
+  /** Bytes `from` to `to` of `source`, as they are (no length). */
+  raw(source: Buffer, from = 0, to = source.length): this {
+    const n = to - from;
+    this.ensure(n);
+    source.copy(this.buffer, this.length, from, to);
+    this.length += n;
+    return this;
+  }
+
+  /** How many bytes are written since the last take: where the next one goes in the taken buffer. */
+  get size(): number {
+    return this.length;
+  }
+
   /** Room for a u16 byte length, filled by `endSized(at)` once what it measures is written in place. */
   beginSized(): number {
     this.ensure(2);
@@ -87,7 +101,7 @@ export class BinaryReader {
   at: number;
 
   constructor(
-    private readonly buffer: Buffer,
+    readonly buffer: Buffer,
     start = 0,
     private readonly end = buffer.length,
   ) {

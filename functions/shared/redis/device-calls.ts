@@ -4,6 +4,8 @@ import type { DeviceState } from '../../domain/model';
 import { RedisError } from '../errors';
 import { BinaryFormatError, BinaryReader, BinaryWriter } from './binary';
 import { APPLY_DEVICES_LUA } from './device-script';
+import { writeMergedHead } from './head-merge';
+import type { KnownHeads } from './known-heads';
 import { ANSWER, type KeySpace } from './layout';
 import { type Pipeline, type Queued, scriptSha } from './pipeline-executor';
 import { bucketStarts, bucketsOf, type DeltaBuckets, parseDeviceState, writeDelta } from './state-codec';
@@ -26,12 +28,19 @@ export interface NeedsKeys {
   readonly starts: readonly number[];
 }
 
-export type DeviceAnswer = DeviceOutcome | NeedsKeys;
+/** An answer the store handles itself: the head it merged against is not the stored one; send the delta. */
+export interface Stale {
+  readonly kind: 'stale';
+}
+
+export type DeviceAnswer = DeviceOutcome | NeedsKeys | Stale;
 
 const DEVICES_SHA = scriptSha(APPLY_DEVICES_LUA);
 const NONE: readonly number[] = [];
 const APPLIED: DeviceOutcome = { kind: 'applied' };
 const DUPLICATE: DeviceOutcome = { kind: 'duplicate' };
+const STALE: Stale = { kind: 'stale' };
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Devices per script call. Calls are written one by one as they are built, so Redis works on one
@@ -44,6 +53,8 @@ export interface DeviceWork {
   readonly delta: DeviceDelta;
   readonly buckets: DeltaBuckets;
   readonly declared: readonly number[];
+  /** Sent as a delta even when its head is known: the script found the known head stale. */
+  readonly asDelta?: boolean;
 }
 
 /**
@@ -77,6 +88,8 @@ export class DeviceCalls {
     private readonly windowTtlMs: number,
     private readonly expirySlackMs: number,
     private readonly cluster: boolean,
+    /** The heads this container knows, for the devices it merges itself (head-merge.ts); none: every device goes as a delta. */
+    private readonly heads?: KnownHeads,
   ) {}
 
   /**
@@ -105,8 +118,14 @@ export class DeviceCalls {
     return { delta, buckets, declared };
   }
 
-  private readonly remember = (deviceId: string, currentBucket: number): void => {
+  private readonly remember = (
+    deviceId: string,
+    currentBucket: number,
+    head?: readonly [Buffer, number, number],
+  ): void => {
     const hints = this.currentBuckets;
+    if (head !== undefined && currentBucket >= 0) this.heads?.remember(deviceId, head[0], head[1], head[2]);
+    else this.heads?.forget(deviceId);
     if (currentBucket < 0) hints.delete(deviceId);
     else {
       if (hints.size >= MAX_HINTS && !hints.has(deviceId)) hints.clear();
@@ -152,25 +171,39 @@ export class DeviceCalls {
       const out = this.writer;
       // Whatever an earlier call that threw midway left in the writer is not this call's.
       out.reset();
-      for (const { delta, buckets, declared } of work) {
+      const heads = this.heads;
+      merged = [];
+      work.forEach(({ delta, buckets, declared, asDelta }, j) => {
         const id = delta.deviceId;
+        if (heads !== undefined && asDelta !== true && typeof buckets === 'number' && declared.length === 0) {
+          const known = heads.get(id);
+          const at = known === undefined ? undefined : writeMergedHead(out, known, delta, buckets);
+          if (at !== undefined) {
+            merged[j] = at;
+            return;
+          }
+        }
         if (declared.length > 0) {
           keys.push(this.keys.windowIndex(id));
           for (const start of declared) keys.push(this.keys.windowBucket(id, start));
         }
         writeDelta(out, delta, buckets, declared);
-      }
+      });
+      sent = out.take();
       pipeline.callBuffer(
         'evalsha',
         DEVICES_SHA,
         keys.length,
         ...keys,
-        out.take(),
+        sent,
         this.windowTtlMs,
         work.length,
         this.expirySlackMs,
       );
     };
+    // What the last `add` sent, and where in it the head of each device it merged lies.
+    let sent: Buffer = EMPTY;
+    let merged: (readonly [number, number] | undefined)[] = [];
     let delivered = false;
     const parse = (reply: unknown): DeviceAnswer[] => {
       if (!Buffer.isBuffer(reply)) throw new RedisError('the device script answered with no data');
@@ -178,7 +211,25 @@ export class DeviceCalls {
       const states: DeviceState[] = [];
       try {
         const reader = new BinaryReader(reply);
-        answers = work.map(({ delta }) => readAnswer(delta, reader, this.remember, states));
+        answers = work.map(({ delta }, j) => {
+          const code = reader.u8();
+          const head = merged[j];
+          if (code === ANSWER.merged || code === ANSWER.stale) {
+            if (head === undefined)
+              throw new BinaryFormatError(`answer ${code} for a device sent as a delta`);
+            if (code === ANSWER.stale) {
+              this.heads?.forget(delta.deviceId);
+              return STALE;
+            }
+            states.push(
+              parseDeviceState(delta.deviceId, new BinaryReader(sent, head[0], head[1])) as DeviceState,
+            );
+            this.heads?.remember(delta.deviceId, sent, head[0], head[1]);
+            return APPLIED;
+          }
+          if (head !== undefined) throw new BinaryFormatError(`answer ${code} for a merged device`);
+          return readAnswer(code, delta, reader, this.remember, states);
+        });
         if (!reader.done) throw new BinaryFormatError('more answers than devices');
       } catch (cause) {
         if (cause instanceof RedisError) throw cause;
@@ -200,12 +251,12 @@ export class DeviceCalls {
  * learns where its current bucket starts (-1 for none).
  */
 function readAnswer(
+  code: number,
   delta: DeviceDelta,
   answer: BinaryReader,
-  remember: (deviceId: string, currentBucket: number) => void,
+  remember: (deviceId: string, currentBucket: number, head?: readonly [Buffer, number, number]) => void,
   states: DeviceState[],
 ): DeviceAnswer {
-  const code = answer.u8();
   switch (code) {
     case ANSWER.unreadable:
       return { kind: 'unreadable', error: answer.string() };
@@ -229,8 +280,10 @@ function readAnswer(
     case ANSWER.duplicate: {
       const length = answer.u32();
       if (length === 0) throw new RedisError(`device ${delta.deviceId} has no aggregates after its update`);
+      const stateAt = answer.at;
       states.push(parseDeviceState(delta.deviceId, answer.sub(length)) as DeviceState);
-      remember(delta.deviceId, answer.f64());
+      // The state and the start that follows it are the device's head, as stored.
+      remember(delta.deviceId, answer.f64(), [answer.buffer, stateAt, answer.at]);
       return code === ANSWER.applied ? APPLIED : DUPLICATE;
     }
     default:

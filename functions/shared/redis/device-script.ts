@@ -24,7 +24,12 @@ import { LUA_LAYOUT, STATE_NUMBERS } from './layout';
  * stored current bucket: when the call did not declare one, the device answers NEEDS_KEYS with
  * the starts to declare, untouched, and the caller sends it again.
  *
- * ARGV[1]: the deltas (DELTA in layout.ts). ARGV[2]: window TTL in ms. ARGV[3]: the number of
+ * A device the caller has merged itself (it knew the stored head: known-heads.ts) comes as its old
+ * and new head: the script writes the new head when the stored one is the old, splicing the delta's
+ * minutes into the stored current bucket on its own clock, and answers STALE otherwise, so that the
+ * caller sends the delta. The merged state's correctness rests on that comparison of the whole head.
+ *
+ * ARGV[1]: the devices (DEVICE_MODE, DELTA and MERGED_HEAD in layout.ts). ARGV[2]: window TTL in ms. ARGV[3]: the number of
  * devices. ARGV[4]: the archived buckets' expiry slack in ms.
  * Returns the answers (ANSWER in layout.ts), one after another.
  * A refused first write (OOM under noeviction) fails the whole call before it has written anything.
@@ -50,6 +55,7 @@ local keep = ttl + slack
 local STATE_WITH_MARKS = STATE_HEAD .. 'c0'
 local EMPTY_MINUTES = string.rep('\\0', MINUTES_BYTES)
 local out, o = {}, 0
+local MERGED_ANSWER, STALE_ANSWER = string.char(MERGED), string.char(STALE)
 local function answer(bytes)
   o = o + 1
   out[o] = bytes
@@ -149,8 +155,9 @@ end
 -- keys from KEYS[k + 1]. Answers, and returns where the next delta and the next device's other keys
 -- start, and why the device is unreadable if it is.
 local function apply_device(d, p, k)
+  if string.byte(A, p) ~= DELTA_MODE then error('device ' .. d .. ' has mode ' .. tostring(string.byte(A, p))) end
   local S
-  S, p = up('>H', A, p)
+  S, p = up('>H', A, p + 1)
   for s = 1, S do
     seg_tp[s], seg_low[s], seg_high[s], p = up('>Hc0dd', A, p)
   end
@@ -295,9 +302,41 @@ ${MERGE_NUMBERS}
   return p, next_k
 end
 
+-- Device d merged by the caller, at position p of ARGV[1] (MERGED_HEAD in layout.ts): written when
+-- its stored value is the head merged against and a current bucket. Returns where the next device starts.
+local function apply_merged(d, p)
+  local known, head, M
+  known, head, M, p = up(MERGED_HEAD, A, p + 1)
+  local q = p
+  p = p + M * MINUTE_DELTA_BYTES
+  if p > #A + 1 then error('the deltas are truncated') end
+  local raw, H = stored[d], #known
+  -- Interned strings: the comparison is of two references once sub has made the stored head one.
+  if not raw or #raw ~= H + MINUTES_BYTES or sub(raw, 1, H) ~= known then
+    answer(STALE_ANSWER)
+    return p
+  end
+  local before, merged, after = '', '', ''
+  if M == 1 then
+    before, merged, after = merge_delta_minute(raw, H + 1, q)
+  else
+    before = merge_delta_minutes(sub(raw, H + 1), q, M)
+  end
+  sets[#sets + 1] = KEYS[d]
+  sets[#sets + 1] = head .. before .. merged .. after
+  answer(MERGED_ANSWER)
+  return p
+end
+
 local p, k = 1, devices
 for d = 1, devices do
-  local ok, next_p, next_k, why = pcall(apply_device, d, p, k)
+  local ok, next_p, next_k, why
+  if string.byte(A, p) == MERGED_MODE then
+    ok, next_p = pcall(apply_merged, d, p)
+    next_k = k
+  else
+    ok, next_p, next_k, why = pcall(apply_device, d, p, k)
+  end
   if not ok then
     -- A refused write (OOM) or a malformed call: the whole call fails, as Redis reports it. The
     -- devices before this one are written first, whole: their archived buckets already are, and

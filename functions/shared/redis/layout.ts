@@ -116,7 +116,10 @@ export function expirySlackMs(ttlMs: number): number {
 }
 
 /**
- * A device's delta as the device script reads it from ARGV[1], one after another:
+ * What the device script reads of each device from ARGV[1], one after another: a mode (u8,
+ * DEVICE_MODE), then a delta or a merged head.
+ *
+ * A delta (DEVICE_MODE.delta), which the script merges into the stored value:
  *
  *   H S, S × (Hc0 topic-partition, d min offset, d max offset) |
  *   B 0, STATE_NUMBERS as d, Hc0 last reading      (shaped like a state) |
@@ -128,6 +131,21 @@ export function expirySlackMs(ttlMs: number): number {
  * The script reads every device key with one MGET and writes their new values with one MSET.
  */
 export const MINUTE_DELTA_FORMAT = '>Bdddd';
+
+/**
+ * A merged head (DEVICE_MODE.merged): the store merged the delta into the head it knows of the
+ * device (the stored value but the current bucket's minutes: the state and the bucket's start,
+ * known-heads.ts), and the script only checks and splices:
+ *
+ *   Hc0 the head merged against | Hc0 the new head | B M, M × MINUTE_DELTA (minutes of the current bucket)
+ *
+ * When the stored value is that head and the current bucket's minutes, the script writes the new head
+ * and the minutes with the delta's merged in (on its own clock, as for a delta) and answers MERGED;
+ * otherwise it writes nothing of the device and answers STALE.
+ */
+export const DEVICE_MODE = { delta: 0, merged: 1 } as const;
+/** The head of a merged device: the state with its watermarks, then d the current bucket's start. */
+export const MERGED_HEAD_FORMAT = '>Hc0Hc0B';
 /** A minute of a delta: u8 minute in its bucket, then count, min, max, sum. */
 export const MINUTE_DELTA_BYTES = 1 + 4 * 8;
 
@@ -143,6 +161,10 @@ export const ANSWER = {
   unreadable: 3,
   /** u16 K + K × d start: send the device again with these archived buckets' keys declared. */
   needsKeys: 4,
+  /** Nothing follows: the merged head was written; the stored state is the new head's. */
+  merged: 5,
+  /** Nothing follows: the stored value is not the head merged against; send the device's delta. */
+  stale: 6,
 } as const;
 
 /**
@@ -175,4 +197,6 @@ export const LUA_LAYOUT = [
   `local CURRENT_BYTES, ARCHIVED_HEADER, ARCHIVED_BYTES = ${CURRENT_BUCKET_BYTES}, ${ARCHIVED_HEADER_BYTES}, ${ARCHIVED_BUCKET_BYTES}`,
   `local MINUTE_DELTA, MINUTE_DELTA_BYTES = '${MINUTE_DELTA_FORMAT}', ${MINUTE_DELTA_BYTES}`,
   `local APPLIED, DUPLICATE, PARTIAL, UNREADABLE, NEEDS_KEYS = ${ANSWER.applied}, ${ANSWER.duplicate}, ${ANSWER.partial}, ${ANSWER.unreadable}, ${ANSWER.needsKeys}`,
+  `local MERGED, STALE = ${ANSWER.merged}, ${ANSWER.stale}`,
+  `local DELTA_MODE, MERGED_MODE, MERGED_HEAD = ${DEVICE_MODE.delta}, ${DEVICE_MODE.merged}, '${MERGED_HEAD_FORMAT}'`,
 ].join('\n');

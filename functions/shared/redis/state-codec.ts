@@ -9,6 +9,7 @@ import {
   BUCKET_MINUTES_BYTES,
   BUCKET_MS,
   CURRENT_BUCKET_BYTES,
+  DEVICE_MODE,
   MINUTE_BYTES,
   STATE_NUMBERS,
   STATE_VERSION,
@@ -90,10 +91,10 @@ const DELTA_NUMBER: Readonly<Record<StateNumber, (delta: DeviceDelta) => number>
   lastOffset: (d) => d.lastOffset,
 };
 /** The delta's numbers in STATE_NUMBERS order: the order the script reads them in. */
-const DELTA_NUMBERS = STATE_NUMBERS.map(([name]) => DELTA_NUMBER[name]);
+export const DELTA_NUMBERS = STATE_NUMBERS.map(([name]) => DELTA_NUMBER[name]);
 
 /** The last reading in LAST_READING_FORMAT, behind a u16 length. */
-function writeLastReading(out: BinaryWriter, last: DeviceState['last']): void {
+export function writeLastReading(out: BinaryWriter, last: DeviceState['last']): void {
   const at = out.beginSized();
   out.f64(last.ts).f64(last.temperature).f64(last.humidity).f64(last.battery).u8(STATUS_CODES[last.status]);
   if (last.location === null) out.u8(0).f64(0).f64(0);
@@ -102,7 +103,12 @@ function writeLastReading(out: BinaryWriter, last: DeviceState['last']): void {
 }
 
 function writeBucket(out: BinaryWriter, start: number, minutes: readonly WindowDelta[]): void {
-  out.f64(start).u8(minutes.length);
+  writeMinutes(out.f64(start), start, minutes);
+}
+
+/** A bucket's minutes of a delta (u8 M, M × MINUTE_DELTA), for the bucket that begins at `start`. */
+export function writeMinutes(out: BinaryWriter, start: number, minutes: readonly WindowDelta[]): void {
+  out.u8(minutes.length);
   for (const w of minutes) {
     out
       .u8((w.start - start) / WINDOW_MS)
@@ -123,7 +129,7 @@ export function writeDelta(
   buckets: DeltaBuckets,
   declared: readonly number[],
 ): void {
-  out.u16(delta.segments.length);
+  out.u8(DEVICE_MODE.delta).u16(delta.segments.length);
   for (const segment of delta.segments) {
     out.string(segment.topicPartition).f64(segment.minOffset).f64(segment.maxOffset);
   }

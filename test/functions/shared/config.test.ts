@@ -25,6 +25,7 @@ describe('loadAnalyticsConfig', () => {
       kafka: { maxMessageBytes: 1_048_576 },
       redisWaitReplicas: 0,
       redisWaitTimeoutMs: 1_000,
+      redisMergeKnownHeads: true,
       watermarkGapTolerance: 0,
     });
     // Unset: nothing says where a partition's first batch must start.
@@ -62,6 +63,10 @@ describe('loadAnalyticsConfig', () => {
     [{ REDIS_WAIT_REPLICAS: '1.5' }, /REDIS_WAIT_REPLICAS must be a whole number/],
     [{ REDIS_WAIT_REPLICAS: 'one' }, /REDIS_WAIT_REPLICAS must be a number/],
     [{ REDIS_WAIT_REPLICAS: '1', REDIS_CLUSTER: 'true' }, /REDIS_WAIT_REPLICAS is for a standalone primary/],
+    [
+      { REDIS_MERGE_KNOWN_HEADS: 'sometimes' },
+      /REDIS_MERGE_KNOWN_HEADS must be true or false, got "sometimes"/,
+    ],
     [{ REDIS_WAIT_TIMEOUT_MS: '0' }, /REDIS_WAIT_TIMEOUT_MS must be a number from 1 to 60000/],
     [{ WATERMARK_GAP_TOLERANCE: '-2' }, /WATERMARK_GAP_TOLERANCE must be a number from -1/],
     [{ WATERMARK_GAP_TOLERANCE: 'none' }, /WATERMARK_GAP_TOLERANCE must be a number/],
@@ -122,6 +127,7 @@ describe('loadAnalyticsConfig', () => {
       TOPIC_DEAD_LETTER: 'quarantine',
       ALERT_TEMPERATURE_THRESHOLD: '55.5',
       WINDOW_TTL_SECONDS: '3600',
+      REDIS_MERGE_KNOWN_HEADS: 'false',
       MSK_CLUSTER_ARN: 'arn:aws:kafka:eu-west-1:123456789012:cluster/surge/abc-1',
     });
     expect(config.kafka).toMatchObject({
@@ -132,6 +138,7 @@ describe('loadAnalyticsConfig', () => {
     expect(config.topics.deadLetter).toBe('quarantine');
     expect(config.alertTemperatureThreshold).toBe(55.5);
     expect(config.windowTtlSeconds).toBe(3600);
+    expect(config.redisMergeKnownHeads).toBe(false);
   });
 
   it('reads where the Redis AUTH token is kept', () => {

@@ -239,6 +239,37 @@ describe('the device script', () => {
     ]);
   });
 
+  it.each([
+    [
+      'an unknown mode',
+      (entry: Buffer) => Buffer.concat([Buffer.from([7]), entry.subarray(1)]),
+      /has mode 7/,
+    ],
+    ['a truncated merged head', () => Buffer.from([1, 0, 50, 1, 2, 3]), /data string too short/],
+    [
+      'merged minutes cut short',
+      () =>
+        new BinaryWriter()
+          .u8(1)
+          .u16(1)
+          .raw(Buffer.from([3]))
+          .u16(1)
+          .raw(Buffer.from([3]))
+          .u8(2)
+          .take(),
+      /truncated/,
+    ],
+  ])('fails a call whose device entry has %s, writing nothing', async (_, spoil, message) => {
+    const out = new BinaryWriter();
+    const d = delta('spoilt', [{ reading: {}, offset: 0 }]);
+    writeDelta(out, d, bucketsOf(d.windows), []);
+    const entry = spoil(out.take());
+    await expect(
+      server.redis.eval(APPLY_DEVICES_LUA, 1, keys.device('spoilt'), entry, 3_600_000, 1, 360_000),
+    ).rejects.toThrow(message);
+    expect(await server.redis.exists(keys.device('spoilt'))).toBe(0);
+  });
+
   it('applies a call of more devices than one MGET or MSET may carry from Lua (5,000), every one of them', async () => {
     // The store sends 64 devices per call; the script itself takes any number, in slices.
     const deltas = Array.from({ length: 5_000 }, (_, i) =>
