@@ -1,9 +1,11 @@
 /**
  * What a device costs Redis, the store alone (no handler, no broker), for a fleet of one reading per
- * device per batch: the device script through RedisAnalyticsStore, and the floor of the redesign
- * docs/performance.md ("Session 10") weighs, a compare-and-set store whose merge would run in
- * TypeScript: one MGET of the device values, then a script that checks each value's first 9 bytes
- * (format and count, which every write raises) and writes the new values with one MSET.
+ * device per batch: the device script through RedisAnalyticsStore merging every delta itself
+ * (REDIS_MERGE_KNOWN_HEADS=false), the same store with known heads (the default: it only checks
+ * and splices heads the store merged, docs/architecture.md "Known heads"), and the floor of a
+ * compare-and-set store whose merge would run in TypeScript altogether (docs/performance.md,
+ * "Session 10"): one MGET of the device values, then a script that checks each value's first 9
+ * bytes (format and count, which every write raises) and writes the new values with one MSET.
  *
  *   npx tsx bench/store-cost.ts [--devices 10000] [--batches 12]
  *
@@ -53,8 +55,16 @@ async function main(): Promise<void> {
   const keys = keySpace('surge');
   const out: Record<string, Record<string, number>> = {};
   try {
-    // The device script: every batch one reading per device, all in one window bucket.
-    const store = new RedisAnalyticsStore(client, { keyPrefix: 'surge', windowTtlSeconds: 86_400 });
+    // The device script: every batch one reading per device, all in one window bucket; merging
+    // the deltas itself, and then checking the heads the store merged (known heads).
+    const stores = {
+      deviceScript: new RedisAnalyticsStore(client, {
+        keyPrefix: 'surge',
+        windowTtlSeconds: 86_400,
+        mergeKnownHeads: false,
+      }),
+      knownHeads: new RedisAnalyticsStore(client, { keyPrefix: 'surge', windowTtlSeconds: 86_400 }),
+    };
     const base = Math.floor(Date.now() / BUCKET_MS) * BUCKET_MS - 6 * BUCKET_MS;
     let offset = 0;
     const batch = (b: number) => {
@@ -79,22 +89,26 @@ async function main(): Promise<void> {
       }
       return { devices, partitions: [] };
     };
-    await store.apply(batch(0));
-    const plans = Array.from({ length: BATCHES }, (_, b) => batch(b + 1));
-    let usec = await commandUsec(client, 'evalsha');
-    let start = performance.now();
-    for (const plan of plans) await store.apply(plan);
-    out.deviceScript = {
-      scriptMicrosecondsPerDevice: (await commandUsec(client, 'evalsha')) - usec,
-      wallMicrosecondsPerDevice: (performance.now() - start) * 1_000,
-    };
+    let next = 0;
+    for (const [name, store] of Object.entries(stores)) {
+      // The first batch of each store learns the heads (and, for the first, writes the devices).
+      await store.apply(batch(next++));
+      const plans = Array.from({ length: BATCHES }, () => batch(next++));
+      const usec = await commandUsec(client, 'evalsha');
+      const start = performance.now();
+      for (const plan of plans) await store.apply(plan);
+      out[name] = {
+        scriptMicrosecondsPerDevice: (await commandUsec(client, 'evalsha')) - usec,
+        wallMicrosecondsPerDevice: (performance.now() - start) * 1_000,
+      };
+    }
 
     // The compare-and-set floor, over the values the device script left (same sizes).
     const sha = (await client.script('LOAD', COMPARE_AND_SET_LUA)) as string;
     const deviceKeys = Array.from({ length: DEVICES }, (_, d) => keys.device(`sensor-${d}`));
-    usec = await commandUsec(client, 'evalsha');
+    const usec = await commandUsec(client, 'evalsha');
     const mgetUsec = await commandUsec(client, 'mget');
-    start = performance.now();
+    const start = performance.now();
     for (let b = 0; b < BATCHES; b++) {
       const reads = client.pipeline();
       for (let at = 0; at < DEVICES; at += PER_CALL) reads.mgetBuffer(...deviceKeys.slice(at, at + PER_CALL));
