@@ -3,12 +3,13 @@ import type { DeviceDelta } from '../../domain/deltas';
 import type { DeviceState } from '../../domain/model';
 import { RedisError } from '../errors';
 import { BinaryFormatError, BinaryReader, BinaryWriter } from './binary';
+import { bucketStarts, bucketsOf, type DeltaBuckets } from './delta-buckets';
 import { APPLY_DEVICES_LUA } from './device-script';
 import { writeMergedHead } from './head-merge';
 import type { KnownHeads } from './known-heads';
 import { ANSWER, type KeySpace } from './layout';
 import { type Pipeline, type Queued, scriptSha } from './pipeline-executor';
-import { bucketStarts, bucketsOf, type DeltaBuckets, parseDeviceState, writeDelta } from './state-codec';
+import { parseDeviceState, writeDelta } from './state-codec';
 
 /**
  * How the device script answered for one device (ANSWER in layout.ts). The state an applied or
@@ -118,13 +119,16 @@ export class DeviceCalls {
     return { delta, buckets, declared };
   }
 
+  /** Learns a device's current bucket from its answer, and its head (bytes `from` to `to` of `answer`). */
   private readonly remember = (
     deviceId: string,
     currentBucket: number,
-    head?: readonly [Buffer, number, number],
+    answer: Buffer,
+    from: number,
+    to: number,
   ): void => {
     const hints = this.currentBuckets;
-    if (head !== undefined && currentBucket >= 0) this.heads?.remember(deviceId, head[0], head[1], head[2]);
+    if (currentBucket >= 0) this.heads?.remember(deviceId, answer, from, to);
     else this.heads?.forget(deviceId);
     if (currentBucket < 0) hints.delete(deviceId);
     else {
@@ -254,7 +258,7 @@ function readAnswer(
   code: number,
   delta: DeviceDelta,
   answer: BinaryReader,
-  remember: (deviceId: string, currentBucket: number, head?: readonly [Buffer, number, number]) => void,
+  remember: (deviceId: string, currentBucket: number, answer: Buffer, from: number, to: number) => void,
   states: DeviceState[],
 ): DeviceAnswer {
   switch (code) {
@@ -283,7 +287,7 @@ function readAnswer(
       const stateAt = answer.at;
       states.push(parseDeviceState(delta.deviceId, answer.sub(length)) as DeviceState);
       // The state and the start that follows it are the device's head, as stored.
-      remember(delta.deviceId, answer.f64(), [answer.buffer, stateAt, answer.at]);
+      remember(delta.deviceId, answer.f64(), answer.buffer, stateAt, answer.at);
       return code === ANSWER.applied ? APPLIED : DUPLICATE;
     }
     default:

@@ -1,4 +1,6 @@
 import { WINDOW_BUCKETS_LUA } from './device-script-buckets';
+import { MERGED_HEAD_LUA } from './device-script-merged';
+import { STORED_STATE_LUA } from './device-script-state';
 import { LUA_LAYOUT, STATE_NUMBERS } from './layout';
 
 /**
@@ -29,8 +31,8 @@ import { LUA_LAYOUT, STATE_NUMBERS } from './layout';
  * minutes into the stored current bucket on its own clock, and answers STALE otherwise, so that the
  * caller sends the delta. The merged state's correctness rests on that comparison of the whole head.
  *
- * ARGV[1]: the devices (DEVICE_MODE, DELTA and MERGED_HEAD in layout.ts). ARGV[2]: window TTL in ms. ARGV[3]: the number of
- * devices. ARGV[4]: the archived buckets' expiry slack in ms.
+ * ARGV[1]: the devices (DEVICE_MODE, DELTA and MERGED_HEAD in layout.ts). ARGV[2]: window TTL in
+ * ms. ARGV[3]: the number of devices. ARGV[4]: the archived buckets' expiry slack in ms.
  * Returns the answers (ANSWER in layout.ts), one after another.
  * A refused first write (OOM under noeviction) fails the whole call before it has written anything.
  */
@@ -61,36 +63,7 @@ local function answer(bytes)
   out[o] = bytes
 end
 
--- Format 1 kept the last reading as MessagePack [ts, t, h, b, status, [lat, lon] or [], firmware].
-local function last_from_v1(packed)
-  local r = cmsgpack.unpack(packed)
-  local loc = r[6]
-  local has = type(loc) == 'table' and #loc == 2
-  local status = STATUS[r[5]]
-  if status == nil then error('last reading has status ' .. tostring(r[5])) end
-  return pk(LAST_READING, r[1], r[2], r[3], r[4], status, has and 1 or 0,
-    has and loc[1] or 0, has and loc[2] or 0, #r[7], r[7])
-end
-
--- What follows a stored state's numbers and last reading (W watermarks from position q): the
--- watermarks, the length of the state, and the current bucket's start and where its minutes begin
--- in raw (nil for none: they are read in place, not copied out). Raises on anything unreadable.
-local function decode_tail(raw, version, W, q)
-  local wm = {}
-  for _ = 1, W do
-    local tp, offset
-    tp, offset, q = up(WATERMARK, raw, q)
-    wm[tp] = offset
-  end
-  local state_bytes, rest = q - 1, #raw - q + 1
-  if version == STATE_VERSION and rest == CURRENT_BYTES then
-    return wm, state_bytes, up('>d', raw, q), q + 8
-  elseif rest ~= 0 then
-    error(rest .. ' bytes after the watermarks')
-  end
-  return wm, state_bytes
-end
-
+${STORED_STATE_LUA}
 -- A delta's segments and buckets, read into these arrays (reused from device to device: no table
 -- per device on the common path).
 local seg_tp, seg_low, seg_high = {}, {}, {}
@@ -110,17 +83,6 @@ local function decide(S, wm)
 end
 
 ${WINDOW_BUCKETS_LUA}
-
--- The watermarks packed, and how many. Most devices read from one partition: no table for one.
-local function encode_watermarks(wm)
-  local one, parts, W = '', nil, 0
-  for tp, offset in pairs(wm) do
-    W = W + 1
-    local mark = pk(WATERMARK, #tp, tp, offset)
-    if W == 1 then one = mark elseif W == 2 then parts = {one, mark} else parts[W] = mark end
-  end
-  return W, parts and table.concat(parts) or one
-end
 
 -- The values of KEYS[first..last], one MGET per thousand keys: Lua's unpack takes only so many
 -- values at once, and a backfilled delta may span thousands of buckets.
@@ -302,32 +264,7 @@ ${MERGE_NUMBERS}
   return p, next_k
 end
 
--- Device d merged by the caller, at position p of ARGV[1] (MERGED_HEAD in layout.ts): written when
--- its stored value is the head merged against and a current bucket. Returns where the next device starts.
-local function apply_merged(d, p)
-  local known, head, M
-  known, head, M, p = up(MERGED_HEAD, A, p + 1)
-  local q = p
-  p = p + M * MINUTE_DELTA_BYTES
-  if p > #A + 1 then error('the deltas are truncated') end
-  local raw, H = stored[d], #known
-  -- Interned strings: the comparison is of two references once sub has made the stored head one.
-  if not raw or #raw ~= H + MINUTES_BYTES or sub(raw, 1, H) ~= known then
-    answer(STALE_ANSWER)
-    return p
-  end
-  local before, merged, after = '', '', ''
-  if M == 1 then
-    before, merged, after = merge_delta_minute(raw, H + 1, q)
-  else
-    before = merge_delta_minutes(sub(raw, H + 1), q, M)
-  end
-  sets[#sets + 1] = KEYS[d]
-  sets[#sets + 1] = head .. before .. merged .. after
-  answer(MERGED_ANSWER)
-  return p
-end
-
+${MERGED_HEAD_LUA}
 local p, k = 1, devices
 for d = 1, devices do
   local ok, next_p, next_k, why

@@ -6,6 +6,7 @@ import type { DeviceDelta } from '../../../../functions/domain/deltas';
 import type { Telemetry } from '../../../../functions/domain/telemetry';
 import { type DeviceOutcome, RedisAnalyticsStore } from '../../../../functions/shared/redis/analytics-store';
 import { BinaryWriter } from '../../../../functions/shared/redis/binary';
+import { bucketsOf } from '../../../../functions/shared/redis/delta-buckets';
 import { DeviceCalls } from '../../../../functions/shared/redis/device-calls';
 import { APPLY_DEVICES_LUA } from '../../../../functions/shared/redis/device-script';
 import {
@@ -17,7 +18,7 @@ import {
   STATE_VERSION,
   STATE_VERSION_ARCHIVED_ONLY,
 } from '../../../../functions/shared/redis/layout';
-import { bucketsOf, writeDelta } from '../../../../functions/shared/redis/state-codec';
+import { writeDelta } from '../../../../functions/shared/redis/state-codec';
 import { expectAggregatesEqual, expectedDevice } from '../../../support/expected-aggregates';
 import { telemetry } from '../../../support/records';
 import { storeUnderTest } from '../../../support/store-under-test';
