@@ -135,6 +135,11 @@ export class BinaryReader {
     return this.buffer.readDoubleBE(this.need(8));
   }
 
+  /** Passes over `n` bytes. */
+  skip(n: number): void {
+    this.need(n);
+  }
+
   /** `n` raw bytes, as a view (no copy). */
   slice(n: number): Buffer {
     const at = this.need(n);

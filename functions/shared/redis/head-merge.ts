@@ -1,5 +1,5 @@
 import type { DeviceDelta } from '../../domain/deltas';
-import type { BinaryWriter } from './binary';
+import { BinaryFormatError, BinaryReader, type BinaryWriter } from './binary';
 import { DEVICE_MODE, STATE_NUMBERS, STATE_VERSION } from './layout';
 import { DELTA_NUMBERS, writeLastReading, writeMinutes } from './state-codec';
 
@@ -18,7 +18,6 @@ import { DELTA_NUMBERS, writeLastReading, writeMinutes } from './state-codec';
 const RULES = STATE_NUMBERS.map(([, rule]) => rule);
 const LAST_TS = STATE_NUMBERS.findIndex(([name]) => name === 'lastTs');
 const LAST_OFFSET = STATE_NUMBERS.findIndex(([name]) => name === 'lastOffset');
-const HEAD_NUMBERS_AT = 1;
 const MAX_WATERMARKS = 64;
 
 // Reused by every merge: merges are synchronous, so none overlap.
@@ -65,27 +64,29 @@ export function writeMergedHead(
   delta: DeviceDelta,
   bucket: number,
 ): readonly [number, number] | undefined {
-  if (delta.count <= 0 || known.length < HEAD_NUMBERS_AT + 8 * stored.length + 4 + 8) return undefined;
-  if (known[0] !== STATE_VERSION) return undefined;
-  if (known.readDoubleBE(known.length - 8) !== bucket) return undefined;
-  let at = HEAD_NUMBERS_AT;
-  for (let i = 0; i < stored.length; i++, at += 8) stored[i] = known.readDoubleBE(at);
-  const lastAt = at;
-  at += 2 + known.readUInt16BE(at);
-  if (at + 2 > known.length) return undefined;
-  const marks = known.readUInt16BE(at);
-  at += 2;
-  if (marks > MAX_WATERMARKS) return undefined;
-  for (let m = 0; m < marks; m++) {
-    if (at + 2 > known.length) return undefined;
-    markLength[m] = known.readUInt16BE(at);
-    markAt[m] = at + 2;
-    at += 2 + (markLength[m] as number);
-    if (at + 8 > known.length) return undefined;
-    markOffset[m] = known.readDoubleBE(at);
-    at += 8;
+  if (delta.count <= 0) return undefined;
+  // A head this container took from an answer or wrote itself; one it cannot read goes as a delta.
+  const head = new BinaryReader(known);
+  let lastAt: number;
+  let marks: number;
+  try {
+    if (head.u8() !== STATE_VERSION) return undefined;
+    for (let i = 0; i < stored.length; i++) stored[i] = head.f64();
+    lastAt = head.at;
+    head.skip(head.u16());
+    marks = head.u16();
+    if (marks > MAX_WATERMARKS) return undefined;
+    for (let m = 0; m < marks; m++) {
+      markLength[m] = head.u16();
+      markAt[m] = head.at;
+      head.skip(markLength[m] as number);
+      markOffset[m] = head.f64();
+    }
+    if (head.f64() !== bucket || !head.done) return undefined;
+  } catch (error) {
+    if (error instanceof BinaryFormatError) return undefined;
+    throw error;
   }
-  if (at + 8 !== known.length) return undefined;
 
   // APPLIED only: every segment above its watermark. The script decides everything else.
   const segments = delta.segments;
