@@ -42,6 +42,14 @@ local function merge_minutes(m, from)
   return m
 end
 
+-- The bucket whose minutes begin at position from of m with the delta's M minutes at position q
+-- merged in, as three pieces to concatenate: one minute (a device that reports every few seconds)
+-- is spliced where it lies, so that the bucket is copied once, into the value it ends up in.
+local function merged_bucket(m, from, q, M)
+  if M == 1 then return merge_delta_minute(m, from, q) end
+  return merge_delta_minutes(sub(m, from, from + MINUTES_BYTES - 1), q, M), '', ''
+end
+
 -- Whether the bucket whose minutes begin at position from of m has a minute that has not expired.
 local function has_live_minute(m, from)
   for minute = 0, MINUTES - 1 do

@@ -2,7 +2,7 @@
  * The device script's merged heads (device-script.ts includes this Lua): a device the store merged
  * itself (head-merge.ts), checked against the stored head and written with the delta's minutes
  * spliced in. It runs inside the device script and uses its locals: A, stored, sets, answer, the
- * answers MERGED_ANSWER and STALE_ANSWER, and merge_delta_minute(s) (device-script-buckets.ts).
+ * answers MERGED_ANSWER and STALE_ANSWER, and merged_bucket (device-script-buckets.ts).
  */
 export const MERGED_HEAD_LUA = `
 -- Device d merged by the caller, at position p of ARGV[1] (MERGED_HEAD in layout.ts): written when
@@ -19,12 +19,7 @@ local function apply_merged(d, p)
     answer(STALE_ANSWER)
     return p
   end
-  local before, merged, after = '', '', ''
-  if M == 1 then
-    before, merged, after = merge_delta_minute(raw, H + 1, q)
-  else
-    before = merge_delta_minutes(sub(raw, H + 1), q, M)
-  end
+  local before, merged, after = merged_bucket(raw, H + 1, q, M)
   sets[#sets + 1] = KEYS[d]
   sets[#sets + 1] = head .. before .. merged .. after
   answer(MERGED_ANSWER)

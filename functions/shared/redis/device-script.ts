@@ -210,9 +210,7 @@ local function apply_device(d, p, k)
       return p, next_k
     end
   end
-  -- The device's new minutes, as three pieces the value is concatenated from: a delta of one minute
-  -- (a device that reports every few seconds) is spliced into the stored bucket where it lies in
-  -- raw, so that the bucket is copied once, into the new value (docs/performance.md, session 11).
+  -- The device's new minutes, as three pieces the value is concatenated from (merged_bucket).
   local before, merged, after = '', '', ''
   if embed then
     local from, from_at = EMPTY_MINUTES, 1
@@ -221,11 +219,7 @@ local function apply_device(d, p, k)
       from, from_at = merge_minutes(sub(from, from_at, from_at + MINUTES_BYTES - 1), sub(absorbed, ARCHIVED_HEADER + 1)), 1
     end
     current_start = newest
-    if counts[N] == 1 then
-      before, merged, after = merge_delta_minute(from, from_at, at[N])
-    else
-      before = merge_delta_minutes(sub(from, from_at, from_at + MINUTES_BYTES - 1), at[N], counts[N])
-    end
+    before, merged, after = merged_bucket(from, from_at, at[N], counts[N])
   else
     before = sub(raw, current_at, current_at + MINUTES_BYTES - 1)
   end
