@@ -109,9 +109,11 @@ describe('loadAnalyticsConfig', () => {
       REDIS_WAIT_REPLICAS: ' ',
       WATERMARK_GAP_TOLERANCE: '',
       EVENT_SOURCE_STARTING_POSITION: ' ',
+      REDIS_MERGE_KNOWN_HEADS: ' ',
     });
     expect(config).toMatchObject({
       kafka: { maxMessageBytes: 1_048_576 },
+      redisMergeKnownHeads: true,
       redisWaitReplicas: 0,
       watermarkGapTolerance: 0,
     });
