@@ -221,6 +221,7 @@ export class EventSourceEmulator {
   };
   private readonly partitions = new Map<number, PartitionState>();
   private readonly lanes = new Set<Lane>();
+  private readonly kafka: Kafka;
   private readonly consumer: Consumer;
   private readonly maxBuffered: number;
   private readonly retries: number;
@@ -247,7 +248,7 @@ export class EventSourceEmulator {
       options.retryAttempts === -1 && options.onFailure !== undefined
         ? RETRIES_WITH_DESTINATION_CAP
         : options.retryAttempts;
-    this.consumer = new Kafka({
+    this.kafka = new Kafka({
       clientId: 'surge-event-source',
       brokers: [...options.brokers],
       logLevel: logLevel.NOTHING,
@@ -259,7 +260,8 @@ export class EventSourceEmulator {
         maxRetryTime: 2_000,
         restartOnFailure: async (error) => (error as { retriable?: boolean }).retriable === true,
       },
-    }).consumer({
+    });
+    this.consumer = this.kafka.consumer({
       groupId: options.consumerGroupId,
       maxWaitTimeInMs: 100,
       maxBytesPerPartition: 4 * 1024 * 1024,
@@ -273,11 +275,15 @@ export class EventSourceEmulator {
 
   /** Joins the group and starts delivering. */
   async start(): Promise<void> {
+    // LATEST is where each partition ends when the mapping starts, as AWS has it. kafkajs would look
+    // the end up only when it first fetches a partition, after the join: a record produced the moment
+    // start() returned could fall before it and never be delivered. So the ends are taken here, and
+    // kafkajs reads from the beginning of a partition the group has no offset of, the records before
+    // its end skipped (the seek after run() spares reading them).
+    const latest = this.options.startingPosition === 'LATEST' ? await this.uncommittedEnds() : undefined;
+    for (const [partition, end] of latest ?? []) this.state(partition).committed = end;
     await this.consumer.connect();
-    await this.consumer.subscribe({
-      topic: this.options.topic,
-      fromBeginning: this.options.startingPosition === 'TRIM_HORIZON',
-    });
+    await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
     await this.consumer.run({
       autoCommit: false,
       // Offsets are resolved only as far as records fit in the buffer; kafkajs fetches the rest
@@ -309,7 +315,31 @@ export class EventSourceEmulator {
         if (accepted > 0) this.pump();
       },
     });
+    for (const [partition, end] of latest ?? []) {
+      this.consumer.seek({ topic: this.options.topic, partition, offset: String(end) });
+    }
     this.pump();
+  }
+
+  /** Where each partition the group has no committed offset of ends now. */
+  private async uncommittedEnds(): Promise<Map<number, number>> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const ends = await admin.fetchTopicOffsets(this.options.topic);
+      const [group] = await admin.fetchOffsets({
+        groupId: this.options.consumerGroupId,
+        topics: [this.options.topic],
+      });
+      const committed = new Set(
+        (group?.partitions ?? []).filter((p) => Number(p.offset) >= 0).map((p) => p.partition),
+      );
+      return new Map(
+        ends.filter((p) => !committed.has(p.partition)).map((p) => [p.partition, Number(p.high)]),
+      );
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   /** Why the emulator stopped delivering, if it did on its own. */

@@ -52,6 +52,33 @@ describe('event source emulator', () => {
     expect(await committed(topic)).toEqual([7, 5]);
   });
 
+  it('starts a LATEST mapping of a group with committed offsets where the group stands, not at the end', async () => {
+    const topic = await topicWith([2]);
+    const producer = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    const send = (...messages: string[]) =>
+      producer.send({ topic, acks: -1, messages: messages.map((value) => ({ partition: 0, value })) });
+    await run(
+      topic,
+      { startingPosition: 'LATEST' },
+      (r) => r.emulator.stats.committed === 2,
+      20_000,
+      async () => void (await send('a', 'b')),
+    );
+    // Produced while no mapping runs: the group's committed offset, not the log's end, says where to go on.
+    await send('c', 'd');
+    await producer.disconnect();
+    // The mock cluster keeps a departed member for ~30 s before it hands its partitions over.
+    const { events } = await run(
+      topic,
+      { startingPosition: 'LATEST' },
+      (r) => r.emulator.stats.committed === 2,
+      50_000,
+    );
+    expect(values(events)).toEqual(['c', 'd']);
+    expect(await committed(topic)).toEqual([6]);
+  }, 90_000);
+
   it('delivers MSK events of at most the batch size, in offset order, and commits what succeeded', async () => {
     const topic = await topicWith([25]);
     const { events } = await run(topic, { batchSize: 10 }, (r) => r.emulator.stats.committed === 25);
