@@ -5,3 +5,18 @@
 declare module 'avsc/lib/types.js' {
   export { Type } from 'avsc';
 }
+
+/** avsc's byte cursor (`lib/utils.js`): the primitive encodings its types write with. */
+declare module 'avsc/lib/utils.js' {
+  export class Tap {
+    constructor(buf: Buffer, pos?: number);
+    buf: Buffer;
+    pos: number;
+    /** False once a write ran past the end of `buf` (nothing past it was written). */
+    isValid(): boolean;
+    writeLong(n: number): void;
+    writeDouble(n: number): void;
+    writeString(s: string): void;
+    writeFixed(buf: Buffer, len?: number): void;
+  }
+}

@@ -1,7 +1,6 @@
 import type { DeviceDelta, PartitionDelta, Watermarks } from '../domain/deltas';
-import type { DeviceState } from '../domain/model';
 import { RedisError } from '../shared/errors';
-import type { AnalyticsStore } from '../shared/redis/analytics-store';
+import type { AnalyticsStore, AnsweredStates } from '../shared/redis/analytics-store';
 
 /**
  * Applying a batch's deltas exactly once: the store calls of one batch, the recompute of an
@@ -73,7 +72,7 @@ export async function applyExactlyOnce(
   initialDevices: DeviceDelta[],
   initialPartitions: PartitionDelta[],
   recompute: Recompute,
-  onStates: (states: DeviceState[]) => void,
+  onStates: (states: AnsweredStates) => void,
   divert: (deviceId: string, error: string) => PartitionDelta[],
 ): Promise<Applied> {
   let devices = initialDevices;

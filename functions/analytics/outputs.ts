@@ -52,19 +52,19 @@ export function deadLetterMessage(record: QuarantinedRecord, topics: TopicNames)
 }
 
 /** Id of a device summary: the same aggregates always carry the same id. */
-export function summaryId(state: DeviceState): string {
-  return `${state.deviceId}@${state.count}`;
+export function summaryId(deviceId: string, count: number): string {
+  return `${deviceId}@${count}`;
 }
 
-export function summaryMessage(
-  state: DeviceState,
-  topics: TopicNames,
-  registry: SchemaRegistry,
-): OutboundMessage {
+/** A device summary encoded by avsc (summary-encoder.ts writes the same bytes from a stored state). */
+export function summaryMessage(state: DeviceState, topic: string, registry: SchemaRegistry): OutboundMessage {
   return {
-    topic: topics.summaries,
+    topic,
     key: state.deviceId,
-    value: registry.encode(SCHEMA_IDS.deviceSummary, { id: summaryId(state), ...state }),
+    value: registry.encode(SCHEMA_IDS.deviceSummary, {
+      id: summaryId(state.deviceId, state.count),
+      ...state,
+    }),
   };
 }
 

@@ -1,5 +1,4 @@
 import type { DeviceDelta, PartitionDelta } from '../domain/deltas';
-import type { DeviceState } from '../domain/model';
 import type { QuarantineReason } from '../domain/telemetry';
 import type { SchemaRegistry } from '../shared/avro/schema-registry';
 import type { AnalyticsConfig } from '../shared/config';
@@ -7,7 +6,7 @@ import { StoreBehindError } from '../shared/errors';
 import type { OutboundMessage, Publisher } from '../shared/kafka/publisher';
 import { type SourceRecord, topicPartition } from '../shared/msk/event';
 import type { PartitionOrigins } from '../shared/partition-origins';
-import type { AnalyticsStore } from '../shared/redis/analytics-store';
+import type { AnalyticsStore, AnsweredStates } from '../shared/redis/analytics-store';
 import { DeviceAccumulator, deviceDelta, PartitionAccumulator, partitionDelta } from './aggregate';
 import { type AcceptedRecord, type Classified, classifyRecord } from './decode';
 import {
@@ -18,14 +17,15 @@ import {
   unreadableCorrection,
 } from './exactly-once';
 import { originGaps, watermarkGaps } from './gaps';
-import { alertMessage, alertReasons, deadLetterMessage, summaryMessage } from './outputs';
+import { alertMessage, alertReasons, deadLetterMessage } from './outputs';
+import { SummaryEncoder } from './summary-encoder';
 
 export interface ProcessorDependencies {
   readonly store: AnalyticsStore;
   readonly publisher: Publisher;
   readonly registry: SchemaRegistry;
   readonly config: Pick<AnalyticsConfig, 'topics' | 'alertTemperatureThreshold'> &
-    Partial<Pick<AnalyticsConfig, 'watermarkGapTolerance'>>;
+    Partial<Pick<AnalyticsConfig, 'watermarkGapTolerance' | 'summaryTranscoding'>>;
   /**
    * Where partitions begin for the mapping (the log's start at TRIM_HORIZON, the first offset it
    * delivered at LATEST): a batch of a partition the store has nothing of is checked against it.
@@ -63,6 +63,11 @@ export type BatchProcessor = (records: readonly SourceRecord[]) => Promise<Batch
 export function createBatchProcessor(deps: ProcessorDependencies): BatchProcessor {
   const { store, publisher, registry, config, origins } = deps;
   const gapTolerance = config.watermarkGapTolerance ?? 0;
+  const summaryEncoder = new SummaryEncoder(
+    registry,
+    config.topics.summaries,
+    config.summaryTranscoding ?? true,
+  );
 
   return async function processBatch(records) {
     // Where the store stands is read while the batch is decoded: it decides nothing until the apply.
@@ -180,8 +185,8 @@ export function createBatchProcessor(deps: ProcessorDependencies): BatchProcesso
     let summaries: OutboundMessage[] = [];
     const firstPart = Math.ceil(folds.length / 2);
     let sentFirst = false;
-    const onStates = (states: DeviceState[]) => {
-      for (const state of states) summaries.push(summaryMessage(state, config.topics, registry));
+    const onStates = (states: AnsweredStates) => {
+      for (const message of summaryEncoder.messages(states)) summaries.push(message);
       if (!sentFirst && summaries.length >= firstPart) {
         sentFirst = true;
         send(summaries);

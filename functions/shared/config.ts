@@ -87,6 +87,12 @@ export interface AnalyticsConfig {
    */
   readonly redisMergeKnownHeads: boolean;
   /**
+   * SUMMARY_TRANSCODING: write each device summary straight from the state the store answered
+   * (functions/analytics/summary-encoder.ts, the same bytes as avsc's), or `false` to decode a
+   * DeviceState and encode it with avsc. @default true
+   */
+  readonly summaryTranscoding: boolean;
+  /**
    * Offsets a batch may start past the store's watermark of its partition (transaction markers)
    * before the batch is refused as a sign of lost writes; -1 turns the check off.
    */
@@ -259,6 +265,7 @@ export function loadAnalyticsConfig(env: Env = process.env): AnalyticsConfig {
     redisWaitReplicas: waitReplicas(env),
     redisWaitTimeoutMs: number(env, 'REDIS_WAIT_TIMEOUT_MS', DEFAULTS.redisWaitTimeoutMs, 1, 60_000),
     redisMergeKnownHeads: bool(env, 'REDIS_MERGE_KNOWN_HEADS', true),
+    summaryTranscoding: bool(env, 'SUMMARY_TRANSCODING', true),
     watermarkGapTolerance: number(
       env,
       'WATERMARK_GAP_TOLERANCE',

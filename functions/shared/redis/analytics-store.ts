@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
 import type { DeviceDelta, PartitionDelta } from '../../domain/deltas';
-import type { DeviceState } from '../../domain/model';
 import { QUARANTINE_REASONS } from '../../domain/telemetry';
 import { RedisError } from '../errors';
 import { RedisAnalyticsReader } from './analytics-reader';
@@ -10,11 +9,14 @@ import { APPLY_DEVICES_LUA } from './device-script';
 import { KnownHeads } from './known-heads';
 import { expirySlackMs } from './layout';
 import { PipelineExecutor, type Queued, runRedis, ScriptsMissing, scriptSha } from './pipeline-executor';
+import type { AnsweredStates } from './state-view';
 import { APPLY_STATS_LUA } from './stats-script';
 
 export type { AnalyticsReader } from './analytics-reader';
 export type { DeviceOutcome } from './device-calls';
 export { parseDeviceState } from './state-codec';
+export type { AnsweredStates } from './state-view';
+export { decodedStates, StateView } from './state-view';
 
 export type PartitionOutcome =
   | { readonly kind: 'applied' | 'duplicate' }
@@ -34,9 +36,10 @@ export interface ApplyResult {
 export interface AnalyticsStore {
   /**
    * Applies the plan. `onStates` receives device states as soon as a part of the batch has been
-   * applied (or found applied already), so their summaries can be published while the rest runs.
+   * applied (or found applied already), so their summaries can be published while the rest runs;
+   * each is read where the store's answer holds it (state-view.ts).
    */
-  apply(plan: ApplyPlan, onStates?: (states: DeviceState[]) => void): Promise<ApplyResult>;
+  apply(plan: ApplyPlan, onStates?: (states: AnsweredStates) => void): Promise<ApplyResult>;
   /** The fleet watermark of each topic-partition (-1 for none): where the store says each one stands. */
   watermarks(topicPartitions: readonly string[]): Promise<Map<string, number>>;
   /**
@@ -136,7 +139,7 @@ export class RedisAnalyticsStore extends RedisAnalyticsReader implements Analyti
     this.executor.warmUp();
   }
 
-  async apply(plan: ApplyPlan, onStates?: (states: DeviceState[]) => void): Promise<ApplyResult> {
+  async apply(plan: ApplyPlan, onStates?: (states: AnsweredStates) => void): Promise<ApplyResult> {
     // Each call delivers its states once (device-calls.ts), and a device that asked for keys is in
     // the next round's calls only: every state is delivered once.
     const deliver = onStates ?? (() => undefined);

@@ -1,6 +1,5 @@
 import calculateSlot from 'cluster-key-slot';
 import type { DeviceDelta } from '../../domain/deltas';
-import type { DeviceState } from '../../domain/model';
 import { RedisError } from '../errors';
 import { BinaryFormatError, BinaryReader, BinaryWriter } from './binary';
 import { bucketStarts, bucketsOf, type DeltaBuckets } from './delta-buckets';
@@ -9,7 +8,8 @@ import { writeMergedHead } from './head-merge';
 import type { KnownHeads } from './known-heads';
 import { ANSWER, type KeySpace } from './layout';
 import { type Pipeline, type Queued, scriptSha } from './pipeline-executor';
-import { parseDeviceState, writeDelta } from './state-codec';
+import { writeDelta } from './state-codec';
+import { AnsweredStateList, type AnsweredStates } from './state-view';
 
 /**
  * How the device script answered for one device (ANSWER in layout.ts). The state an applied or
@@ -137,7 +137,7 @@ export class DeviceCalls {
     }
   };
 
-  calls(work: readonly DeviceWork[], deliver: (states: DeviceState[]) => void): DeviceCall[] {
+  calls(work: readonly DeviceWork[], deliver: (states: AnsweredStates) => void): DeviceCall[] {
     const groups: number[][] = [];
     if (this.cluster) {
       const bySlot = new Map<number, number[]>();
@@ -168,7 +168,7 @@ export class DeviceCalls {
     }));
   }
 
-  private command(work: readonly DeviceWork[], deliver: (states: DeviceState[]) => void): Queued {
+  private command(work: readonly DeviceWork[], deliver: (states: AnsweredStates) => void): Queued {
     const add = (pipeline: Pipeline) => {
       // Every device key first, then each device's window index and declared buckets (KEYS in layout.ts).
       const keys: string[] = work.map(({ delta }) => this.keys.device(delta.deviceId));
@@ -212,7 +212,7 @@ export class DeviceCalls {
     const parse = (reply: unknown): DeviceAnswer[] => {
       if (!Buffer.isBuffer(reply)) throw new RedisError('the device script answered with no data');
       let answers: DeviceAnswer[];
-      const states: DeviceState[] = [];
+      const states = new AnsweredStateList();
       try {
         const reader = new BinaryReader(reply);
         answers = work.map(({ delta }, j) => {
@@ -225,9 +225,7 @@ export class DeviceCalls {
               this.heads?.forget(delta.deviceId);
               return STALE;
             }
-            states.push(
-              parseDeviceState(delta.deviceId, new BinaryReader(sent, head[0], head[1])) as DeviceState,
-            );
+            states.add(delta.deviceId, sent, head[0], head[1]);
             this.heads?.remember(delta.deviceId, sent, head[0], head[1]);
             return APPLIED;
           }
@@ -240,7 +238,7 @@ export class DeviceCalls {
         throw new RedisError(`the device script answered unreadably: ${(cause as Error).message}`, { cause });
       }
       // A call sent again (after NOSCRIPT) answers again: its states go out once.
-      if (states.length > 0 && !delivered) {
+      if (states.size > 0 && !delivered) {
         delivered = true;
         deliver(states);
       }
@@ -259,7 +257,7 @@ function readAnswer(
   delta: DeviceDelta,
   answer: BinaryReader,
   remember: (deviceId: string, currentBucket: number, answer: Buffer, from: number, to: number) => void,
-  states: DeviceState[],
+  states: AnsweredStateList,
 ): DeviceAnswer {
   switch (code) {
     case ANSWER.unreadable:
@@ -285,7 +283,8 @@ function readAnswer(
       const length = answer.u32();
       if (length === 0) throw new RedisError(`device ${delta.deviceId} has no aggregates after its update`);
       const stateAt = answer.at;
-      states.push(parseDeviceState(delta.deviceId, answer.sub(length)) as DeviceState);
+      answer.skip(length);
+      states.add(delta.deviceId, answer.buffer, stateAt, answer.at);
       // The state and the start that follows it are the device's head, as stored.
       remember(delta.deviceId, answer.f64(), answer.buffer, stateAt, answer.at);
       return code === ANSWER.applied ? APPLIED : DUPLICATE;

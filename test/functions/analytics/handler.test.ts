@@ -292,6 +292,25 @@ describe('analytics handler', () => {
     expect(alerts.find((a) => a.id === 'iot-data-0@0')).toMatchObject({ reasons: ['HIGH_TEMPERATURE'] });
   });
 
+  it('publishes the same summary bytes whether they are written from the stored state or through avsc (SUMMARY_TRANSCODING)', async () => {
+    const { records } = fleet(30, 300, 11);
+    const run = async (prefix: string, env: Record<string, string>) => {
+      const since = await topicEnd(infra.kafka.bootstrapServers, 'processed-data');
+      const built = container({ REDIS_KEY_PREFIX: prefix, ...env });
+      const handle = createAnalyticsHandler({ container: () => built });
+      // Twice: the second delivery answers every device as a duplicate, from the state the script reads.
+      for (const half of [records.slice(0, 150), records.slice(150), records]) {
+        await handle(buildMskEvent(half));
+      }
+      const read = await readTopic(infra.kafka.bootstrapServers, 'processed-data', since);
+      return read.map((m) => `${m.key?.toString()} ${m.value?.toString('hex')}`).sort();
+    };
+    const transcoded = await run('transcoded', {});
+    const throughAvsc = await run('avsc', { SUMMARY_TRANSCODING: 'false' });
+    expect(transcoded.length).toBeGreaterThanOrEqual(60);
+    expect(transcoded).toEqual(throughAvsc);
+  });
+
   it('rejects a malformed event with a message that says what is wrong', async () => {
     await expect(handler({ Records: [] } as unknown as MSKEvent)).rejects.toThrow(
       /not an MSK event: eventSource/,

@@ -67,6 +67,7 @@ describe('loadAnalyticsConfig', () => {
       { REDIS_MERGE_KNOWN_HEADS: 'sometimes' },
       /REDIS_MERGE_KNOWN_HEADS must be true or false, got "sometimes"/,
     ],
+    [{ SUMMARY_TRANSCODING: 'avsc' }, /SUMMARY_TRANSCODING must be true or false, got "avsc"/],
     [{ REDIS_WAIT_TIMEOUT_MS: '0' }, /REDIS_WAIT_TIMEOUT_MS must be a number from 1 to 60000/],
     [{ WATERMARK_GAP_TOLERANCE: '-2' }, /WATERMARK_GAP_TOLERANCE must be a number from -1/],
     [{ WATERMARK_GAP_TOLERANCE: 'none' }, /WATERMARK_GAP_TOLERANCE must be a number/],
@@ -110,10 +111,12 @@ describe('loadAnalyticsConfig', () => {
       WATERMARK_GAP_TOLERANCE: '',
       EVENT_SOURCE_STARTING_POSITION: ' ',
       REDIS_MERGE_KNOWN_HEADS: ' ',
+      SUMMARY_TRANSCODING: '',
     });
     expect(config).toMatchObject({
       kafka: { maxMessageBytes: 1_048_576 },
       redisMergeKnownHeads: true,
+      summaryTranscoding: true,
       redisWaitReplicas: 0,
       watermarkGapTolerance: 0,
     });
@@ -130,6 +133,7 @@ describe('loadAnalyticsConfig', () => {
       ALERT_TEMPERATURE_THRESHOLD: '55.5',
       WINDOW_TTL_SECONDS: '3600',
       REDIS_MERGE_KNOWN_HEADS: 'false',
+      SUMMARY_TRANSCODING: 'false',
       MSK_CLUSTER_ARN: 'arn:aws:kafka:eu-west-1:123456789012:cluster/surge/abc-1',
     });
     expect(config.kafka).toMatchObject({
@@ -141,6 +145,7 @@ describe('loadAnalyticsConfig', () => {
     expect(config.alertTemperatureThreshold).toBe(55.5);
     expect(config.windowTtlSeconds).toBe(3600);
     expect(config.redisMergeKnownHeads).toBe(false);
+    expect(config.summaryTranscoding).toBe(false);
   });
 
   it('reads where the Redis AUTH token is kept', () => {

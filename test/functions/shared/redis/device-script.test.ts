@@ -4,7 +4,11 @@ import { deviceDelta } from '../../../../functions/analytics/aggregate';
 import type { AcceptedRecord } from '../../../../functions/analytics/decode';
 import type { DeviceDelta } from '../../../../functions/domain/deltas';
 import type { Telemetry } from '../../../../functions/domain/telemetry';
-import { type DeviceOutcome, RedisAnalyticsStore } from '../../../../functions/shared/redis/analytics-store';
+import {
+  type DeviceOutcome,
+  decodedStates,
+  RedisAnalyticsStore,
+} from '../../../../functions/shared/redis/analytics-store';
 import { BinaryWriter } from '../../../../functions/shared/redis/binary';
 import { bucketsOf } from '../../../../functions/shared/redis/delta-buckets';
 import { DeviceCalls } from '../../../../functions/shared/redis/device-calls';
@@ -448,7 +452,7 @@ describe('the device script', () => {
     const delivered: string[] = [];
     const { devices } = await server.store.apply(
       { devices: [delta('noscript', [{ reading: {}, offset: 1 }])], partitions: [] },
-      (states) => delivered.push(...states.map((state) => state.deviceId)),
+      (states) => delivered.push(...decodedStates(states).map((state) => state.deviceId)),
     );
     expect(devices[0]?.kind).toBe('applied');
     expect(delivered).toEqual(['noscript']);
@@ -472,7 +476,7 @@ describe('the device script', () => {
     const calls = new DeviceCalls(keys, 3_600_000, 360_000, false);
     const [call] = calls.calls(
       deltas.slice(0, 3).map((d) => calls.firstWork(d)),
-      (states) => delivered.push(...states.map((state) => state.deviceId)),
+      (states) => delivered.push(...decodedStates(states).map((state) => state.deviceId)),
     );
     // One call's reply parsed twice, as a call sent again after NOSCRIPT is: its states go out once.
     const pipeline = server.redis.pipeline();
@@ -485,7 +489,7 @@ describe('the device script', () => {
 
     delivered.length = 0;
     await server.store.apply({ devices: deltas.slice(3), partitions: [] }, (states) =>
-      delivered.push(...states.map((state) => state.deviceId)),
+      delivered.push(...decodedStates(states).map((state) => state.deviceId)),
     );
     expect([...delivered].sort()).toEqual([...ids.slice(3), 'late'].sort());
     expect((await server.store.device('late'))?.count).toBe(3);

@@ -6,7 +6,7 @@ import type { AcceptedRecord } from '../../../../functions/analytics/decode';
 import type { DeviceDelta } from '../../../../functions/domain/deltas';
 import type { DeviceState } from '../../../../functions/domain/model';
 import type { Status, Telemetry } from '../../../../functions/domain/telemetry';
-import { RedisAnalyticsStore } from '../../../../functions/shared/redis/analytics-store';
+import { decodedStates, RedisAnalyticsStore } from '../../../../functions/shared/redis/analytics-store';
 import { BUCKET_MS } from '../../../../functions/shared/redis/layout';
 import { telemetry } from '../../../support/records';
 import { storeUnderTest } from '../../../support/store-under-test';
@@ -59,7 +59,9 @@ function deltasOf(placed: readonly Placed[]): DeviceDelta[] {
 
 async function applied(target: RedisAnalyticsStore, deltas: DeviceDelta[]) {
   const states: DeviceState[] = [];
-  const { devices } = await target.apply({ devices: deltas, partitions: [] }, (s) => states.push(...s));
+  const { devices } = await target.apply({ devices: deltas, partitions: [] }, (s) =>
+    states.push(...decodedStates(s)),
+  );
   return {
     kinds: devices.map((d) => d.kind),
     states: states.sort((a, b) => a.deviceId.localeCompare(b.deviceId)),
