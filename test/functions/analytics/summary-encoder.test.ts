@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import { SummaryEncoder } from '../../../functions/analytics/summary-encoder';
 import type { DeviceState } from '../../../functions/domain/model';
 import { SCHEMA_IDS, SchemaRegistry } from '../../../functions/shared/avro/schema-registry';
-import { RedisError } from '../../../functions/shared/errors';
 import { BinaryWriter } from '../../../functions/shared/redis/binary';
 import {
   STATE_NUMBERS,
