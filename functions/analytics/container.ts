@@ -42,6 +42,7 @@ export function createAnalyticsContainer(env: NodeJS.ProcessEnv = process.env): 
       windowTtlSeconds: config.windowTtlSeconds,
       waitReplicas: config.redisWaitReplicas,
       mergeKnownHeads: config.redisMergeKnownHeads,
+      knownHeadsMax: config.redisKnownHeadsMax,
       waitTimeoutMs: config.redisWaitTimeoutMs,
     });
     store.warmUp();

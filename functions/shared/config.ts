@@ -1,4 +1,6 @@
+import { bool, type Env, number, oneOf, optional, required, wholeNumber } from './env';
 import { ConfigurationError } from './errors';
+import { knownHeadsFor } from './redis/known-heads';
 
 /**
  * Runtime configuration of the functions, read from the environment once per container.
@@ -87,6 +89,12 @@ export interface AnalyticsConfig {
    */
   readonly redisMergeKnownHeads: boolean;
   /**
+   * REDIS_KNOWN_HEADS_MAX: the devices whose stored heads a container keeps for that merge
+   * (functions/shared/redis/known-heads.ts, ~450 bytes each).
+   * @default - as many as a sixteenth of the function's memory (AWS_LAMBDA_FUNCTION_MEMORY_SIZE) holds, at most 100,000
+   */
+  readonly redisKnownHeadsMax: number;
+  /**
    * SUMMARY_TRANSCODING: write each device summary straight from the state the store answered
    * (functions/analytics/summary-encoder.ts, the same bytes as avsc's), or `false` to decode a
    * DeviceState and encode it with avsc. @default true
@@ -112,45 +120,6 @@ export interface QueryConfig {
   readonly redisAuthSecretArn?: string;
   readonly redisCluster: boolean;
   readonly redisKeyPrefix: string;
-}
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-function optional(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value ? value : undefined;
-}
-
-function required(env: Env, name: string): string {
-  const value = optional(env, name);
-  if (value === undefined) throw new ConfigurationError(`${name} must be set`);
-  return value;
-}
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const value = optional(env, name) ?? fallback;
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new ConfigurationError(`${name} must be one of ${allowed.join(', ')}, got "${value}"`);
-  }
-  return value as T;
-}
-
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const value = optional(env, name)?.toLowerCase();
-  if (value === undefined) return fallback;
-  if (['true', '1', 'yes'].includes(value)) return true;
-  if (['false', '0', 'no'].includes(value)) return false;
-  throw new ConfigurationError(`${name} must be true or false, got "${env[name]}"`);
-}
-
-function number(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = optional(env, name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) {
-    throw new ConfigurationError(`${name} must be a number from ${min} to ${max}, got "${raw}"`);
-  }
-  return value;
 }
 
 function redisUrl(env: Env): string {
@@ -265,6 +234,13 @@ export function loadAnalyticsConfig(env: Env = process.env): AnalyticsConfig {
     redisWaitReplicas: waitReplicas(env),
     redisWaitTimeoutMs: number(env, 'REDIS_WAIT_TIMEOUT_MS', DEFAULTS.redisWaitTimeoutMs, 1, 60_000),
     redisMergeKnownHeads: bool(env, 'REDIS_MERGE_KNOWN_HEADS', true),
+    redisKnownHeadsMax: wholeNumber(
+      env,
+      'REDIS_KNOWN_HEADS_MAX',
+      knownHeadsFor(wholeNumber(env, 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 10_240, 128, 10_240)),
+      1,
+      10_000_000,
+    ),
     summaryTranscoding: bool(env, 'SUMMARY_TRANSCODING', true),
     watermarkGapTolerance: number(
       env,
@@ -284,9 +260,7 @@ function startingPosition(env: Env): AnalyticsConfig['eventSourceStartingPositio
 }
 
 function waitReplicas(env: Env): number {
-  const replicas = number(env, 'REDIS_WAIT_REPLICAS', 0, 0, 5);
-  if (!Number.isInteger(replicas))
-    throw new ConfigurationError(`REDIS_WAIT_REPLICAS must be a whole number, got "${replicas}"`);
+  const replicas = wholeNumber(env, 'REDIS_WAIT_REPLICAS', 0, 0, 5);
   if (replicas > 0 && bool(env, 'REDIS_CLUSTER', false)) {
     throw new ConfigurationError(
       'REDIS_WAIT_REPLICAS is for a standalone primary; unset it with REDIS_CLUSTER=true',

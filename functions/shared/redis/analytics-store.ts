@@ -75,6 +75,11 @@ export interface RedisStoreOptions {
    * @default true
    */
   readonly mergeKnownHeads?: boolean;
+  /**
+   * The devices whose heads this container keeps for that merge (REDIS_KNOWN_HEADS_MAX).
+   * @default MAX_KNOWN_HEADS (known-heads.ts)
+   */
+  readonly knownHeadsMax?: number;
 }
 
 /**
@@ -98,7 +103,7 @@ export class RedisAnalyticsStore extends RedisAnalyticsReader implements Analyti
       windowTtlMs,
       expirySlackMs(windowTtlMs),
       isCluster(redis),
-      options.mergeKnownHeads === false ? undefined : new KnownHeads(),
+      options.mergeKnownHeads === false ? undefined : new KnownHeads(options.knownHeadsMax),
     );
     if (this.waitReplicas > 0 && isCluster(redis)) {
       throw new RedisError('WAIT for replicas is for a standalone primary, not a cluster');

@@ -26,6 +26,8 @@ describe('loadAnalyticsConfig', () => {
       redisWaitReplicas: 0,
       redisWaitTimeoutMs: 1_000,
       redisMergeKnownHeads: true,
+      // Outside Lambda (no AWS_LAMBDA_FUNCTION_MEMORY_SIZE): the most it keeps.
+      redisKnownHeadsMax: 100_000,
       watermarkGapTolerance: 0,
     });
     // Unset: nothing says where a partition's first batch must start.
@@ -85,6 +87,28 @@ describe('loadAnalyticsConfig', () => {
     ],
   ])('refuses a bad guarantees setting, naming it: %o', (env, message) => {
     expect(() => loadAnalyticsConfig({ ...base, ...env })).toThrow(message);
+  });
+
+  it('keeps as many known heads as a sixteenth of the function`s memory holds, or as many as it is told', () => {
+    const heads = (env: Record<string, string>) =>
+      loadAnalyticsConfig({ ...base, ...env }).redisKnownHeadsMax;
+    // ~450 bytes a head: 8 MiB of a 128 MB function, 64 MiB of a 1,024 MB one (capped at 100,000).
+    expect(heads({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '128' })).toBe(18_641);
+    expect(heads({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512' })).toBe(74_565);
+    expect(heads({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024' })).toBe(100_000);
+    expect(heads({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '128', REDIS_KNOWN_HEADS_MAX: '250000' })).toBe(250_000);
+    expect(heads({ REDIS_KNOWN_HEADS_MAX: '' })).toBe(100_000);
+    for (const [env, message] of [
+      [{ REDIS_KNOWN_HEADS_MAX: '0' }, /REDIS_KNOWN_HEADS_MAX must be a number from 1 to 10000000, got "0"/],
+      [{ REDIS_KNOWN_HEADS_MAX: '1.5' }, /REDIS_KNOWN_HEADS_MAX must be a whole number, got "1.5"/],
+      [{ REDIS_KNOWN_HEADS_MAX: 'all' }, /REDIS_KNOWN_HEADS_MAX must be a number/],
+      [
+        { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '64' },
+        /AWS_LAMBDA_FUNCTION_MEMORY_SIZE must be a number from 128/,
+      ],
+    ] as const) {
+      expect(() => heads(env)).toThrow(message);
+    }
   });
 
   it('reads the producer retry schedule, and defaults to a few quick retries', () => {

@@ -28,13 +28,14 @@ afterAll(() => {
   for (const connection of connections) connection.disconnect();
 });
 
-function store(prefix: string, mergeKnownHeads: boolean): RedisAnalyticsStore {
+function store(prefix: string, mergeKnownHeads: boolean, knownHeadsMax?: number): RedisAnalyticsStore {
   const connection = server.redis.duplicate();
   connections.push(connection);
   return new RedisAnalyticsStore(connection, {
     keyPrefix: prefix,
     windowTtlSeconds: 3600,
     mergeKnownHeads,
+    knownHeadsMax,
   });
 }
 
@@ -188,6 +189,33 @@ describe('merging known heads on the client', () => {
     expect(await run(true)).toBe(2);
     // The escape hatch: every device goes as a delta, so there is nothing to find stale.
     expect(await run(false)).toBe(1);
+  });
+
+  it('keeps the heads of as many devices as it is told, and sends the others as deltas', async () => {
+    const evalCalls = async () =>
+      Number(/cmdstat_evalsha:calls=(\d+)/.exec(await server.redis.info('commandstats'))?.[1] ?? 0);
+    const one = (deviceId: string, offset: number, temperature: number) =>
+      deltasOf([
+        { partition: 0, offset, reading: telemetry({ deviceId, ts: T0 + offset * 1_000, temperature }) },
+      ]);
+    // Device a, then device b, in a container that keeps `max` heads; another container moves a.
+    const run = async (max: number) => {
+      await server.redis.flushall();
+      const self = store('k', true, max);
+      const other = store('k', true);
+      await self.apply({ devices: one('a', 0, 10), partitions: [] });
+      await self.apply({ devices: one('b', 1, 10), partitions: [] });
+      await other.apply({ devices: one('a', 2, 30), partitions: [] });
+      const before = await evalCalls();
+      const { devices } = await self.apply({ devices: one('a', 3, 12), partitions: [] });
+      expect(devices.map((d) => d.kind)).toEqual(['applied']);
+      expect(await self.device('a')).toMatchObject({ count: 3, temperature: { min: 10, max: 30 } });
+      return (await evalCalls()) - before;
+    };
+    // Both heads kept: a's is stale, so a merge answered STALE, then the delta.
+    expect(await run(2)).toBe(2);
+    // One head kept: b's took the place of a's, so a goes as a delta at once.
+    expect(await run(1)).toBe(1);
   });
 
   it('answers a device whose known head has since turned unreadable as the script does: left as it is', async () => {

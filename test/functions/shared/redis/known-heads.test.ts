@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { HEAD_SLOT_BYTES, KnownHeads } from '../../../../functions/shared/redis/known-heads';
+import {
+  HEAD_COST_BYTES,
+  HEAD_SLOT_BYTES,
+  KnownHeads,
+  knownHeadsFor,
+  MAX_KNOWN_HEADS,
+} from '../../../../functions/shared/redis/known-heads';
 
 const bytes = (n: number, fill: number) => Buffer.alloc(n, fill);
 
@@ -47,5 +53,21 @@ describe('KnownHeads', () => {
     expect(heads.size).toBe(1);
     expect(heads.get('a')).toBeUndefined();
     expect(heads.get('d')).toEqual(bytes(2, 2));
+  });
+
+  it('refuses to keep heads for fewer than one device', () => {
+    for (const max of [0, -1, 2.5, Number.NaN]) {
+      expect(() => new KnownHeads(max)).toThrow(/known heads must be kept for at least one device/);
+    }
+    expect(new KnownHeads(1).size).toBe(0);
+  });
+
+  it('sizes its default by the memory a function has: a sixteenth of it, at most MAX_KNOWN_HEADS', () => {
+    expect(knownHeadsFor(128)).toBe(18_641);
+    expect(knownHeadsFor(128) * HEAD_COST_BYTES).toBeLessThanOrEqual(8 * 1_048_576);
+    expect((knownHeadsFor(128) + 1) * HEAD_COST_BYTES).toBeGreaterThan(8 * 1_048_576);
+    expect(knownHeadsFor(256)).toBe(37_282);
+    expect(knownHeadsFor(1_024)).toBe(MAX_KNOWN_HEADS);
+    expect(knownHeadsFor(10_240)).toBe(MAX_KNOWN_HEADS);
   });
 });
