@@ -17,6 +17,12 @@ export const DEFAULT_TOPICS = {
 
 export type TopicNames = { readonly [K in keyof typeof DEFAULT_TOPICS]: string };
 
+/**
+ * The memory a Lambda function may have (lib/config/limits.ts takes it for the stage settings).
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html
+ */
+export const FUNCTION_MEMORY_MB = { min: 128, max: 10_240 } as const;
+
 export const DEFAULTS = {
   alertTemperatureThreshold: 80,
   windowTtlSeconds: 7 * 24 * 3600,
@@ -237,7 +243,7 @@ export function loadAnalyticsConfig(env: Env = process.env): AnalyticsConfig {
     redisKnownHeadsMax: wholeNumber(
       env,
       'REDIS_KNOWN_HEADS_MAX',
-      knownHeadsFor(wholeNumber(env, 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 10_240, 128, 10_240)),
+      knownHeadsFor(functionMemoryMb(env)),
       1,
       10_000_000,
     ),
@@ -257,6 +263,12 @@ function startingPosition(env: Env): AnalyticsConfig['eventSourceStartingPositio
   const name = 'EVENT_SOURCE_STARTING_POSITION';
   if (optional(env, name) === undefined) return undefined;
   return oneOf(env, name, ['TRIM_HORIZON', 'LATEST'] as const, 'LATEST');
+}
+
+/** The function's memory as Lambda reports it; unset outside Lambda, where it counts as the most. */
+function functionMemoryMb(env: Env): number {
+  const { min, max } = FUNCTION_MEMORY_MB;
+  return wholeNumber(env, 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', max, min, max);
 }
 
 function waitReplicas(env: Env): number {

@@ -1,4 +1,5 @@
 import { Token } from 'aws-cdk-lib';
+import { FUNCTION_MEMORY_MB } from '../../functions/shared/config';
 
 /**
  * The limits of the settings that both the stage configuration and a construct take, defined once.
@@ -19,8 +20,8 @@ export const LIMITS = {
   topicPartitions: { min: 1, max: 1_000 },
   /** @see https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Replication.html (up to 5 read replicas) */
   cacheReplicas: { min: 0, max: 5 },
-  /** @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html */
-  functionMemoryMb: { min: 128, max: 10_240 },
+  /** As the functions read AWS_LAMBDA_FUNCTION_MEMORY_SIZE (functions/shared/config.ts). */
+  functionMemoryMb: FUNCTION_MEMORY_MB,
 } as const satisfies Record<string, WholeNumberLimit>;
 
 /** The V8 young generation may take at most an eighth of the function's memory. */

@@ -28,6 +28,11 @@ afterAll(() => {
   for (const connection of connections) connection.disconnect();
 });
 
+/** Device-script calls the server has run (its EVALSHA count). */
+async function evalCalls(): Promise<number> {
+  return Number(/cmdstat_evalsha:calls=(\d+)/.exec(await server.redis.info('commandstats'))?.[1] ?? 0);
+}
+
 function store(prefix: string, mergeKnownHeads: boolean, knownHeadsMax?: number): RedisAnalyticsStore {
   const connection = server.redis.duplicate();
   connections.push(connection);
@@ -158,8 +163,6 @@ describe('merging known heads on the client', () => {
   });
 
   it('sends the delta of a device another container moved since, in a second call, and applies it exactly once', async () => {
-    const evalCalls = async () =>
-      Number(/cmdstat_evalsha:calls=(\d+)/.exec(await server.redis.info('commandstats'))?.[1] ?? 0);
     const run = async (mergeKnownHeads: boolean) => {
       await server.redis.flushall();
       const self = store('s', mergeKnownHeads);
@@ -192,8 +195,6 @@ describe('merging known heads on the client', () => {
   });
 
   it('keeps the heads of as many devices as it is told, and sends the others as deltas', async () => {
-    const evalCalls = async () =>
-      Number(/cmdstat_evalsha:calls=(\d+)/.exec(await server.redis.info('commandstats'))?.[1] ?? 0);
     const one = (deviceId: string, offset: number, temperature: number) =>
       deltasOf([
         { partition: 0, offset, reading: telemetry({ deviceId, ts: T0 + offset * 1_000, temperature }) },
