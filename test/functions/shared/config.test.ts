@@ -102,6 +102,16 @@ describe('loadAnalyticsConfig', () => {
       [{ REDIS_KNOWN_HEADS_MAX: '0' }, /REDIS_KNOWN_HEADS_MAX must be a number from 1 to 10000000, got "0"/],
       [{ REDIS_KNOWN_HEADS_MAX: '1.5' }, /REDIS_KNOWN_HEADS_MAX must be a whole number, got "1.5"/],
       [{ REDIS_KNOWN_HEADS_MAX: 'all' }, /REDIS_KNOWN_HEADS_MAX must be a number/],
+      [{ REDIS_KNOWN_HEADS_MAX: '10000001' }, /REDIS_KNOWN_HEADS_MAX must be a number from 1 to 10000000/],
+      [
+        { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '10241' },
+        /AWS_LAMBDA_FUNCTION_MEMORY_SIZE must be a number from 128 to 10240, got "10241"/,
+      ],
+      [
+        { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024.5' },
+        /AWS_LAMBDA_FUNCTION_MEMORY_SIZE must be a whole number/,
+      ],
+      [{ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: 'lots' }, /AWS_LAMBDA_FUNCTION_MEMORY_SIZE must be a number/],
       [
         { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '64' },
         /AWS_LAMBDA_FUNCTION_MEMORY_SIZE must be a number from 128/,
